@@ -1,0 +1,239 @@
+r"""Generic conversions between the faces of a penalty (MATH.md §3–4).
+
+=================  ==============================================================
+Ω → η̂              :math:`\hat\eta(w) = |w| / \Omega'(|w|)` (central differences)
+η̂ → Ω              :math:`\Omega(w) = \int_0^{|w|} t/\hat\eta(t)\,dt` (quadrature)
+Ω → f              :math:`f(\eta) = \sup_w [2\Omega(w) - w^2/\eta]` (global 1-D search)
+f → Ω              :math:`\Omega(w) = \tfrac12 \min_\eta [w^2/\eta + f(\eta)]`
+η̂ → f              :math:`f(\eta) = 2\Omega(w_\eta) - w_\eta^2/\eta`, :math:`w_\eta = \hat\eta^{-1}(\eta)`
+η ↔ α (Bernoulli)  :math:`\alpha = c\eta/(c\eta + \lambda)`, :math:`\eta = \lambda\alpha/(c(1-\alpha))`
+η ↔ σ² (Gaussian)  :math:`\sigma^2 = \lambda/(c\eta)`
+=================  ==============================================================
+
+and :func:`classify`, the curvature class of a penalty with its numerical certificate.
+numpy and scipy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dualreg import _numerics
+from dualreg._validation import as_finite_array, check_nonnegative, check_positive
+
+Array = np.ndarray
+
+
+# --------------------------------------------------------------------------- η ↔ α, σ²
+def eta_to_keep_prob(eta: Any, lam: float, c: Any = 1.0) -> Array:
+    r"""Bernoulli keep probability :math:`\alpha = c\eta / (c\eta + \lambda)`.
+
+    Matches :math:`\tfrac12 v c w^2` with :math:`\tfrac{\lambda}{2} w^2/\eta`, where
+    :math:`v = (1-\alpha)/\alpha`. ``eta = inf`` gives 1; ``lam = 0`` gives 1.
+    """
+    eta = np.asarray(eta, dtype=float)
+    if np.any(np.isnan(eta)) or np.any(eta < 0):
+        raise ValueError("eta must be nonnegative (and not NaN)")
+    lam = float(check_nonnegative(lam, "lam"))
+    c = np.asarray(check_positive(c, "c"), dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ce = c * eta
+        alpha = np.where(np.isinf(ce), 1.0, ce / (ce + lam))
+    return np.where(lam == 0, 1.0, alpha)
+
+
+def keep_prob_to_eta(alpha: Any, lam: float, c: Any = 1.0) -> Array:
+    r"""Inverse of :func:`eta_to_keep_prob`: :math:`\eta = \lambda\alpha / (c(1-\alpha))`."""
+    alpha = as_finite_array(alpha, "alpha")
+    if np.any((alpha < 0) | (alpha > 1)):
+        raise ValueError("alpha (keep probability) must be in [0, 1]")
+    lam = float(check_nonnegative(lam, "lam"))
+    c = np.asarray(check_positive(c, "c"), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = lam * alpha / (c * (1.0 - alpha))
+    return np.where(alpha == 1.0, np.inf, eta)
+
+
+def eta_to_noise_variance(eta: Any, lam: float, c: Any = 1.0) -> Array:
+    r"""Gaussian-mask variance :math:`\sigma^2 = \lambda / (c\eta)` (inf where η = 0)."""
+    eta = np.asarray(eta, dtype=float)
+    if np.any(np.isnan(eta)) or np.any(eta < 0):
+        raise ValueError("eta must be nonnegative (and not NaN)")
+    lam = float(check_nonnegative(lam, "lam"))
+    c = np.asarray(check_positive(c, "c"), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = lam / (c * eta)
+    return np.where(lam == 0, 0.0, out)
+
+
+def noise_variance_to_eta(sigma2: Any, lam: float, c: Any = 1.0) -> Array:
+    r"""Inverse of :func:`eta_to_noise_variance`: :math:`\eta = \lambda / (c\sigma^2)`."""
+    sigma2 = np.asarray(sigma2, dtype=float)
+    if np.any(np.isnan(sigma2)) or np.any(sigma2 < 0):
+        raise ValueError("sigma2 must be nonnegative (and not NaN)")
+    lam = float(check_nonnegative(lam, "lam"))
+    c = np.asarray(check_positive(c, "c"), dtype=float)
+    with np.errstate(divide="ignore"):
+        return lam / (c * sigma2)
+
+
+def drop_odds(alpha: Any) -> Array:
+    r"""Mask variance :math:`v = (1-\alpha)/\alpha` of inverted Bernoulli dropout."""
+    alpha = as_finite_array(alpha, "alpha")
+    with np.errstate(divide="ignore"):
+        return (1.0 - alpha) / alpha
+
+
+# --------------------------------------------------------------------------- Ω, η̂, f
+def eta_hat_from_value(omega: Callable[[Array], Array], w: Any, rel_step: float = 1e-5) -> Array:
+    r""":math:`\hat\eta(w) = |w| / \Omega'(|w|)` with Ω' by central differences.
+
+    The step is ``rel_step * |w|`` (relative error :math:`O(h^2)` ≈ 1e-10 for smooth Ω).
+    """
+    t = np.abs(as_finite_array(w, "w"))
+    h = rel_step * np.maximum(t, 1e-300)
+    slope = (omega(t + h) - omega(t - h)) / (2 * h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(slope > 0, t / slope, np.inf)
+
+
+def value_from_eta_hat(eta_hat: Callable[[Array], Array], w: Any) -> Array:
+    r""":math:`\Omega(w) - \Omega(0) = \int_0^{|w|} t/\hat\eta(t)\,dt` by graded quadrature.
+
+    This is the adaptive-rule direction: the penalty a reweighting rule implements.
+    """
+    t = np.abs(as_finite_array(w, "w"))
+
+    def integrand(s: Array) -> Array:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = eta_hat(s)
+            out = np.where(np.isinf(e), 0.0, s / e)
+        return out
+
+    return _numerics.integrate_from_zero(integrand, t)
+
+
+def dual_from_value(
+    omega: Callable[[Array], Array], eta: Any, w_max: float | Array | None = None
+) -> Array:
+    r""":math:`f(\eta) = \sup_{w \ge 0} [2\Omega(w) - w^2/\eta]` by a global 1-D search.
+
+    The search interval is :math:`[0, w_{max}]`; by default :math:`w_{max} = 10 + 10\sqrt\eta\,
+    \cdot \max(1, \eta)`, enough for every subquadratic Ω whose slope is at most 1 far out
+    (the maximiser solves :math:`\Omega'(w) = w/\eta`).
+    """
+    eta = np.asarray(eta, dtype=float)
+    if w_max is None:
+        w_max = 10.0 + 10.0 * np.sqrt(eta) * np.maximum(1.0, eta)
+    e = eta.reshape(-1, 1)
+
+    def neg(w: Array) -> Array:
+        return -(2.0 * omega(w) - w**2 / e)
+
+    _, best = _numerics.minimize_on_interval(
+        neg, np.zeros(eta.size), np.broadcast_to(w_max, eta.shape).reshape(-1), log_grid=True
+    )
+    return -best.reshape(eta.shape)
+
+
+def value_from_dual(
+    dual: Callable[[Array], Array], w: Any, eta_lo: float = 1e-12, eta_hi: float = 1e12
+) -> Array:
+    r""":math:`\Omega(w) = \tfrac12 \min_{\eta} [w^2/\eta + f(\eta)]`, minimised over
+    :math:`\log\eta \in [\log\eta_{lo}, \log\eta_{hi}]` by a global 1-D search."""
+    t = np.abs(as_finite_array(w, "w"))
+    tt = t.reshape(-1, 1)
+
+    def objective(z: Array) -> Array:
+        eta = np.exp(z)
+        with np.errstate(over="ignore"):
+            return tt**2 / eta + dual(eta)
+
+    lo = np.full(t.size, np.log(eta_lo))
+    hi = np.full(t.size, np.log(eta_hi))
+    _, best = _numerics.minimize_on_interval(objective, lo, hi, grid=129)
+    return 0.5 * best.reshape(t.shape)
+
+
+def dual_from_eta_hat(
+    eta_hat: Callable[[Array], Array],
+    value: Callable[[Array], Array],
+    eta: Any,
+    w_hi: float = 1e8,
+) -> Array:
+    r""":math:`f(\eta) = 2\Omega(w_\eta) - w_\eta^2/\eta` with :math:`w_\eta = \hat\eta^{-1}(\eta)`
+    found by bisection (η̂ must be nondecreasing: the subquadratic case). Where
+    :math:`\eta \le \hat\eta(0)` the supremum is at w = 0 and f = 2Ω(0)."""
+    eta = np.asarray(eta, dtype=float)
+    w_eta = _numerics.bisect_increasing(
+        eta_hat, eta, np.zeros_like(eta), np.full_like(eta, w_hi), iterations=200
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = 2.0 * value(w_eta) - np.where(w_eta > 0, w_eta**2 / eta, 0.0)
+    return out
+
+
+# --------------------------------------------------------------------------- classification
+@dataclass(frozen=True)
+class Classification:
+    r"""Curvature class of a penalty, with its certificate.
+
+    ``max_second_difference`` is the largest (normalised) second difference of
+    :math:`g(\theta) = \Omega(\sqrt\theta)` on the grid: ≤ ``tol`` certifies concavity
+    (subquadratic); ``min_second_difference`` ≥ ``-tol`` certifies convexity (superquadratic).
+    ``nondecreasing`` is whether g never decreases on the grid.
+    """
+
+    curvature_class: str
+    max_second_difference: float
+    min_second_difference: float
+    nondecreasing: bool
+    tol: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.curvature_class} (second differences of Ω(√θ) in "
+            f"[{self.min_second_difference:.3g}, {self.max_second_difference:.3g}], tol {self.tol:.1g})"
+        )
+
+
+def classify(
+    penalty_or_value: Any, t_max: float = 10.0, n: int = 4001, rtol: float = 1e-9
+) -> Classification:
+    r"""Classify Ω by the curvature of :math:`g(\theta) = \Omega(\sqrt\theta)` on
+    :math:`\theta \in [0, t_{max}^2]`.
+
+    Second differences are normalised by the grid step, so they estimate :math:`g''h`; the
+    tolerance is ``rtol`` times the range of g (floating-point noise of the differences).
+    Concave and nondecreasing → subquadratic; convex → superquadratic; both (affine) →
+    quadratic; otherwise indefinite.
+    """
+    from dualreg.penalties.base import (
+        INDEFINITE,
+        QUADRATIC,
+        SUBQUADRATIC,
+        SUPERQUADRATIC,
+    )
+
+    value = getattr(penalty_or_value, "value", penalty_or_value)
+    theta = np.linspace(0.0, t_max**2, n)
+    g = np.asarray(value(np.sqrt(theta)), dtype=float)
+    scale = max(float(np.ptp(g)), 1e-300)
+    d2 = (g[2:] - 2 * g[1:-1] + g[:-2]) / scale
+    tol = rtol * n
+    hi, lo = float(np.max(d2)), float(np.min(d2))
+    nondecreasing = bool(np.all(np.diff(g) >= -rtol * scale))
+    concave, convex = hi <= tol, lo >= -tol
+    if concave and convex:
+        cls = QUADRATIC
+    elif concave and nondecreasing:
+        cls = SUBQUADRATIC
+    elif convex:
+        cls = SUPERQUADRATIC
+    else:
+        cls = INDEFINITE
+    return Classification(cls, hi, lo, nondecreasing, tol)

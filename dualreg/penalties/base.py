@@ -1,0 +1,187 @@
+r"""The penalty protocol: one object that knows every face of a separable penalty.
+
+Conventions (MATH.md §3–4): for a penalty :math:`\Omega` and its η-trick dual :math:`f`,
+
+.. math::
+
+    \Omega(w) = \tfrac12 \min_{\eta > 0} \Big[\frac{w^2}{\eta} + f(\eta)\Big], \qquad
+    \hat\eta(w) = \frac{|w|}{\Omega'(|w|)}, \qquad
+    \alpha(w) = \frac{c\,\hat\eta(w)}{c\,\hat\eta(w) + \lambda}.
+
+Subclasses implement the magnitude hooks ``_omega(t)``, ``_slope(t)``, ``_eta_hat(t)`` and
+``_dual(eta)`` on ``t = |w| >= 0``; this module turns them into the public, validated,
+vectorised methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from dualreg import _numerics
+from dualreg._validation import as_finite_array, check_nonnegative, check_positive
+
+SUBQUADRATIC = "subquadratic"
+QUADRATIC = "quadratic"
+SUPERQUADRATIC = "superquadratic"
+INDEFINITE = "indefinite"
+CURVATURE_CLASSES = (SUBQUADRATIC, QUADRATIC, SUPERQUADRATIC, INDEFINITE)
+
+
+class NoEtaFormError(ValueError):
+    """Raised when an η-trick quantity is asked of a penalty that has no η-form."""
+
+
+class Penalty:
+    r"""A separable penalty :math:`\sum_j \Omega(w_j)` with all its faces.
+
+    Attributes
+    ----------
+    curvature_class : str
+        ``"subquadratic"`` (:math:`\Omega(\sqrt\theta)` concave: has an η-form),
+        ``"quadratic"``, ``"superquadratic"`` (convex in :math:`\theta`: no η-form) or
+        ``"indefinite"``.
+    is_convex : bool
+        Whether :math:`\Omega` is convex in ``w``.
+    kink_at_zero : bool
+        Whether :math:`\Omega'(0^+) > 0`, i.e. :math:`\hat\eta(t) = O(t)`: exact zeros.
+    separable : bool
+        Always ``True`` here; non-separable penalties say ``False``.
+    """
+
+    separable: ClassVar[bool] = True
+    curvature_class: str = SUBQUADRATIC
+    is_convex: bool = False
+    kink_at_zero: bool = False
+
+    # ----------------------------------------------------------------- hooks (t = |w| >= 0)
+    def _omega(self, t: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _slope(self, t: np.ndarray) -> np.ndarray:
+        """Ω'(t) for t >= 0; at t = 0 the right derivative Ω'(0+)."""
+        raise NotImplementedError
+
+    def _eta_hat(self, t: np.ndarray) -> np.ndarray:
+        """t / Ω'(t), with its limit at t = 0 and +inf where Ω'(t) = 0."""
+        raise NotImplementedError
+
+    def _dual(self, eta: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _prox(self, v: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Prox of ``step * Ω`` at ``v >= 0``: a global 1-D search on [0, v].
+
+        Ω is even and nondecreasing in |w|, so the minimiser has the sign of v and lies in
+        [0, |v|]. Subclasses with a closed form override this.
+        """
+        vv = v.reshape(-1, 1)
+        ss = np.broadcast_to(step, v.shape).reshape(-1, 1)
+
+        def objective(x: np.ndarray) -> np.ndarray:
+            return 0.5 * (x - vv) ** 2 + ss * self._omega(x)
+
+        x, _ = _numerics.minimize_on_interval(objective, np.zeros(v.size), v.reshape(-1))
+        return x.reshape(v.shape)
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def name(self) -> str:
+        """Class name, as used by the CLI and the catalogue."""
+        return type(self).__name__
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The hyperparameters this penalty was built with."""
+        return {}
+
+    @property
+    def has_eta_form(self) -> bool:
+        """True when Ω(w) = ½ min_η [w²/η + f(η)] holds (subquadratic or quadratic)."""
+        return self.curvature_class in (SUBQUADRATIC, QUADRATIC)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.name}({args})"
+
+    def value(self, w: Any) -> np.ndarray:
+        """Elementwise Ω(w)."""
+        return self._omega(np.abs(as_finite_array(w, "w")))
+
+    def total(self, w: Any) -> float:
+        """Σ_j Ω(w_j)."""
+        return float(np.sum(self.value(w)))
+
+    def derivative(self, w: Any) -> np.ndarray:
+        """Signed derivative dΩ/dw = sgn(w) Ω'(|w|); 0 at w = 0 (the least-norm subgradient).
+
+        The kink size Ω'(0+) is :meth:`slope_at_zero`; see :meth:`subdiff_distance`.
+        """
+        w = as_finite_array(w, "w")
+        return np.sign(w) * self._slope(np.abs(w))
+
+    def slope_at_zero(self) -> float:
+        """Ω'(0+): the half-width of the subdifferential ∂Ω(0) = [−Ω'(0+), Ω'(0+)]."""
+        return float(self._slope(np.zeros(1))[0])
+
+    def eta_hat(self, w: Any) -> np.ndarray:
+        """The η-trick reweighting η̂(w) = |w| / Ω'(|w|) (+inf where Ω'(|w|) = 0)."""
+        return self._eta_hat(np.abs(as_finite_array(w, "w")))
+
+    def dual(self, eta: Any) -> np.ndarray:
+        """The η-trick dual f(η) = sup_w [2Ω(w) − w²/η], η >= 0 (+inf allowed)."""
+        self._require_eta_form("dual")
+        eta = np.asarray(eta, dtype=float)
+        if np.any(np.isnan(eta)) or np.any(eta < 0):
+            raise ValueError("eta must be nonnegative (and not NaN)")
+        return self._dual(eta)
+
+    def keep_prob(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
+        """Bernoulli keep probability α = c η̂ / (c η̂ + λ) of the adaptive dropout rule that
+        implements λΩ at column scale c (MATH.md §4)."""
+        from dualreg.duality import eta_to_keep_prob
+
+        return eta_to_keep_prob(self.eta_hat(w), lam, c)
+
+    def noise_variance(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
+        """Gaussian-mask variance σ² = λ / (c η̂) of the rule that implements λΩ at scale c."""
+        from dualreg.duality import eta_to_noise_variance
+
+        return eta_to_noise_variance(self.eta_hat(w), lam, c)
+
+    def prox(self, v: Any, step: Any) -> np.ndarray:
+        """argmin_x ½(x − v)² + step·Ω(x), elementwise (the global minimiser)."""
+        v = as_finite_array(v, "v")
+        step = check_nonnegative(step, "step")
+        step = np.broadcast_to(np.asarray(step, dtype=float), v.shape)
+        out = self._prox(np.abs(v), step)
+        return np.sign(v) * out
+
+    def subdiff_distance(self, w: Any, grad: Any, lam: float) -> np.ndarray:
+        """Distance of −grad to λ∂Ω(w), elementwise: the stationarity residual for
+        min L(w) + λΩ(w) with grad = ∇L(w). Nonconvex-safe (uses the Clarke subdifferential)."""
+        w = as_finite_array(w, "w")
+        grad = as_finite_array(grad, "grad")
+        lam = float(check_nonnegative(lam, "lam"))
+        nonzero = np.abs(grad + lam * self.derivative(w))
+        at_zero = np.maximum(np.abs(grad) - lam * self.slope_at_zero(), 0.0)
+        return np.where(w != 0, nonzero, at_zero)
+
+    def to_cvxpy(self, expr: Any) -> Any:
+        """Σ_j Ω(expr_j) as a cvxpy expression (convex penalties only)."""
+        raise ValueError(f"{self!r} is not convex: it has no cvxpy (DCP) form")
+
+    def as_dropout_rule(self, lam: float, c: Any = 1.0) -> Callable[[np.ndarray], np.ndarray]:
+        """The adaptive dropout rule w ↦ α(w) that implements λΩ at scale c."""
+        check_nonnegative(lam, "lam")
+        check_positive(c, "c")
+        return lambda w: self.keep_prob(w, lam, c)
+
+    def _require_eta_form(self, what: str) -> None:
+        if not self.has_eta_form:
+            raise NoEtaFormError(
+                f"{self!r} is {self.curvature_class}: Ω(√θ) is not concave, so Ω is not an "
+                f"infimum of quadratics and has no η-trick {what}"
+            )
