@@ -5,8 +5,10 @@ r"""Generic conversions between the faces of a penalty (MATH.md §3–4).
 η̂ → Ω              :math:`\Omega(w) = \int_0^{|w|} t/\hat\eta(t)\,dt` (quadrature)
 Ω → f              :math:`f(\eta) = \sup_w [2\Omega(w) - w^2/\eta]` (global 1-D search)
 f → Ω              :math:`\Omega(w) = \tfrac12 \min_\eta [w^2/\eta + f(\eta)]`
-η̂ → f              :math:`f(\eta) = 2\Omega(w_\eta) - w_\eta^2/\eta`, :math:`w_\eta = \hat\eta^{-1}(\eta)`
-η ↔ α (Bernoulli)  :math:`\alpha = c\eta/(c\eta + \lambda)`, :math:`\eta = \lambda\alpha/(c(1-\alpha))`
+η̂ → f              :math:`f(\eta) = 2\Omega(w_\eta) - w_\eta^2/\eta`,
+                   :math:`w_\eta = \hat\eta^{-1}(\eta)`
+η ↔ α (Bernoulli)  :math:`\alpha = c\eta/(c\eta + \lambda)`,
+                   :math:`\eta = \lambda\alpha/(c(1-\alpha))`
 η ↔ σ² (Gaussian)  :math:`\sigma^2 = \lambda/(c\eta)`
 =================  ==============================================================
 
@@ -197,7 +199,8 @@ class Classification:
     def __str__(self) -> str:
         return (
             f"{self.curvature_class} (second differences of Ω(√θ) in "
-            f"[{self.min_second_difference:.3g}, {self.max_second_difference:.3g}], tol {self.tol:.1g})"
+            f"[{self.min_second_difference:.3g}, {self.max_second_difference:.3g}], "
+            f"tol {self.tol:.1g})"
         )
 
 

@@ -1,6 +1,17 @@
-"""The dual-pair penalty library (numpy + scipy only)."""
+"""The dual-pair penalty library: every penalty with its faces Ω, Ω', η̂, f, α and prox.
 
-from dualreg.penalties.base import NoEtaFormError, Penalty
+numpy and scipy only: importing this package never imports torch, cvxpy or matplotlib.
+"""
+
+from dualreg.penalties.base import (
+    CURVATURE_CLASSES,
+    INDEFINITE,
+    QUADRATIC,
+    SUBQUADRATIC,
+    SUPERQUADRATIC,
+    NoEtaFormError,
+    Penalty,
+)
 from dualreg.penalties.classical import (
     L1,
     MCP,
@@ -13,3 +24,48 @@ from dualreg.penalties.classical import (
     Ridge,
     TwoLevelQuadratic,
 )
+from dualreg.penalties.dropout import (
+    HardConcrete,
+    Sparseout,
+    Standout,
+    TargetedDropout,
+    VarDrop,
+    VarDropApprox,
+    YDrop,
+    dawson_integral,
+)
+from dualreg.penalties.nonseparable import ARD, HardThreshold
+from dualreg.penalties.rules import RulePenalty, from_eta_hat, from_keep_prob
+
+__all__ = [
+    "ARD",
+    "CURVATURE_CLASSES",
+    "INDEFINITE",
+    "L1",
+    "MCP",
+    "QUADRATIC",
+    "SCAD",
+    "SUBQUADRATIC",
+    "SUPERQUADRATIC",
+    "CappedL2",
+    "HardConcrete",
+    "HardThreshold",
+    "Log2Sum",
+    "LogSum",
+    "Lp",
+    "NoEtaFormError",
+    "Penalty",
+    "Power",
+    "Ridge",
+    "RulePenalty",
+    "Sparseout",
+    "Standout",
+    "TargetedDropout",
+    "TwoLevelQuadratic",
+    "VarDrop",
+    "VarDropApprox",
+    "YDrop",
+    "dawson_integral",
+    "from_eta_hat",
+    "from_keep_prob",
+]

@@ -42,7 +42,7 @@ class Power(Penalty):
 
     def __init__(self, q: float, weight: float = 1.0):
         self.q = check_scalar(q, "q", 0.0, np.inf, low_inclusive=False)
-        self.weight = check_scalar(weight, "weight", 0.0, np.inf, low_inclusive=False)
+        self.weight = check_scalar(weight, "weight", 0.0, np.inf)
         if self.q < 2:
             self.curvature_class = SUBQUADRATIC
         elif self.q == 2:
@@ -70,8 +70,8 @@ class Power(Penalty):
         q = self.q
         with np.errstate(divide="ignore"):
             if q == 2:
-                return np.full_like(t, 1.0 / self.weight)
-            return t ** (2 - q) / self.weight
+                return np.full_like(t, np.inf if self.weight == 0 else 1.0 / self.weight)
+            return t ** (2 - q) / np.float64(self.weight)
 
     def _dual(self, eta):
         m, q = self.weight, self.q
