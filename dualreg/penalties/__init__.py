@@ -34,11 +34,13 @@ from dualreg.penalties.dropout import (
     YDrop,
     dawson_integral,
 )
+from dualreg.penalties.catalogue import CATALOGUE
 from dualreg.penalties.nonseparable import ARD, HardThreshold
 from dualreg.penalties.rules import RulePenalty, from_eta_hat, from_keep_prob
 
 __all__ = [
     "ARD",
+    "CATALOGUE",
     "CURVATURE_CLASSES",
     "INDEFINITE",
     "L1",

@@ -1,0 +1,214 @@
+"""The ``dualreg`` command line: ``penalty`` and ``verify``.
+
+User errors print one line and exit 2; failed checks exit 1; never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class UserError(Exception):
+    """A mistake in the command line: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UserError(message)
+
+
+def _parse_value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--param expects key=value, got {item!r}")
+        params[key.strip()] = _parse_value(value.strip())
+    return params
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog="dualreg", description="Adaptive dropout and regularization: "
+                     "penalty calculators and the verification suite.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    pen = sub.add_parser("penalty", help="evaluate the faces of a penalty")
+    pen.add_argument("name", nargs="?", help="catalogue name (see --list)")
+    pen.add_argument("--list", action="store_true", help="list the catalogue")
+    pen.add_argument("--param", action="append", default=[], metavar="K=V",
+                     help="a hyperparameter, e.g. --param eps=0.5 (repeatable)")
+    pen.add_argument("--w", type=float, nargs="+", default=[0.1, 1.0, 10.0],
+                     help="weights at which to evaluate")
+    pen.add_argument("--lam", type=float, default=1.0, help="λ for the keep probability")
+    pen.add_argument("--c", type=float, default=1.0, help="column scale c")
+    pen.add_argument("--plot", metavar="FILE.png", help="draw the four faces to this file")
+
+    ver = sub.add_parser("verify", help="run the verification suite")
+    budget = ver.add_mutually_exclusive_group()
+    budget.add_argument("--quick", dest="mode", action="store_const", const="quick")
+    budget.add_argument("--full", dest="mode", action="store_const", const="full")
+    ver.add_argument("--only", nargs="+", metavar="ID", help="claim ids or prefixes")
+    ver.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    ver.add_argument("--seed", type=int, default=0)
+    ver.add_argument("--jobs", type=int, default=1)
+    ver.add_argument("--out", default="verification", help="report folder")
+    ver.add_argument("--list", action="store_true", help="list the claims and exit")
+    ver.add_argument("--no-progress", action="store_true")
+    ver.set_defaults(mode="quick")
+    return parser
+
+
+def _cmd_penalty(args: argparse.Namespace) -> int:
+    from dualreg.penalties import CATALOGUE
+    from dualreg.penalties.catalogue import get
+
+    if args.list:
+        width = max(map(len, CATALOGUE))
+        for name, entry in CATALOGUE.items():
+            defaults = ", ".join(f"{k}={v}" for k, v in entry.defaults.items())
+            print(f"{name:<{width}}  {entry.curvature:<32} Ω = {entry.omega}"
+                  + (f"   [{defaults}]" if defaults else ""))
+        return 0
+    if not args.name:
+        raise UserError("give a penalty name or --list")
+    if args.name.lower() == "ard":
+        raise UserError("ARD needs a design matrix X: use dualreg.penalties.ARD(X) from Python")
+    try:
+        penalty = get(args.name, **_parse_params(args.param))
+        w = np.asarray(args.w, dtype=float)
+        if not np.all(np.isfinite(w)):
+            raise ValueError("--w contains NaN or inf")
+        if args.lam < 0 or not np.isfinite(args.lam):
+            raise ValueError(f"--lam must be >= 0, got {args.lam}")
+        if args.c <= 0 or not np.isfinite(args.c):
+            raise ValueError(f"--c must be > 0, got {args.c}")
+        if not penalty.separable:
+            eta = penalty.eta_hat(w)
+            print(f"{penalty!r}: total Ω(w) = {penalty.total(w):.6g}")
+            print("η̂ =", np.array2string(eta), " α =",
+                  np.array2string(penalty.keep_prob(w, args.lam, args.c)))
+            return 0
+        rows = _penalty_rows(penalty, w, args.lam, args.c)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    print(f"{penalty!r}  class: {penalty.curvature_class}  λ = {args.lam:g}, c = {args.c:g}")
+    print(f"{'w':>12} {'Ω(w)':>14} {'Ω′(w)':>14} {'η̂(w)':>14} {'f(η̂)':>14} {'α':>12}")
+    for row in rows:
+        cells = [f"{row[0]:>12.6g}"] + [
+            f"{v:>14.6g}" if np.isfinite(v) or np.isinf(v) else f"{'n/a':>14}" for v in row[1:5]
+        ]
+        print(" ".join(cells) + f" {row[5]:>12.6g}")
+    if not penalty.has_eta_form:
+        print("f(η̂) is n/a: the penalty is superquadratic and has no η-form")
+    if args.plot:
+        _plot_faces(penalty, args.plot, args.lam, args.c)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _penalty_rows(penalty, w, lam, c):
+    value, slope, eta = penalty.value(w), penalty.derivative(w), penalty.eta_hat(w)
+    dual = penalty.dual(eta) if penalty.has_eta_form else np.full_like(w, np.nan)
+    alpha = penalty.keep_prob(w, lam, c)
+    return list(zip(w, value, slope, eta, dual, alpha, strict=True))
+
+
+def _plot_faces(penalty, path: str, lam: float, c: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dualreg import _io
+
+    w = np.linspace(0.0, 5.0, 400)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), constrained_layout=True)
+    axes[0].plot(w, penalty.value(w) - penalty.value(0.0))
+    axes[0].set(title="Ω(w) − Ω(0)", xlabel="|w|")
+    eta = penalty.eta_hat(w)
+    axes[1].plot(w, np.where(np.isfinite(eta), eta, np.nan))
+    axes[1].set(title="η̂(w)", xlabel="|w|")
+    if penalty.has_eta_form:
+        e = np.geomspace(1e-3, 1e2, 400)
+        axes[2].semilogx(e, penalty.dual(e))
+        axes[2].set(title="f(η)", xlabel="η")
+    else:
+        axes[2].text(0.5, 0.5, "no η-form\n(superquadratic)", ha="center", va="center")
+        axes[2].set(title="f(η)", xticks=[], yticks=[])
+    axes[3].plot(w, penalty.keep_prob(w, lam, c))
+    axes[3].set(title=f"keep prob α (λ={lam:g}, c={c:g})", xlabel="|w|", ylim=(-0.02, 1.02))
+    fig.suptitle(f"{penalty!r} — {penalty.curvature_class}")
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".png", ".pdf", ".svg"):
+        raise UserError(f"--plot must end in .png, .pdf or .svg, got {path!r}")
+    _io.save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from dualreg.verify import CLAIMS, Context, run, select
+
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    try:
+        ids = select(args.only)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    if args.list:
+        for i in ids:
+            print(f"{i:<24} {CLAIMS[i].statement}  ({CLAIMS[i].proof})")
+        return 0
+    device = args.device or "cpu"
+    if device == "cuda":
+        try:
+            import torch
+
+            available = torch.cuda.is_available()
+        except ImportError:
+            available = False
+        if not available:
+            raise UserError("--device cuda: no CUDA device is available")
+    ctx = Context(seed=args.seed, mode=args.mode, device=device)
+    rows = run(ids, ctx, jobs=args.jobs, out=Path(args.out), stream=sys.stdout,
+               progress=not args.no_progress)
+    failed = [r for r in rows if not r.passed]
+    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed "
+          f"({len(ids)} claims; report in {args.out}/report.md)")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``dualreg`` console script."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "penalty":
+            return _cmd_penalty(args)
+        if args.command == "verify":
+            return _cmd_verify(args)
+        parser.print_help()
+        return 2
+    except UserError as err:
+        print(f"dualreg: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
