@@ -12,6 +12,7 @@ from dualreg.penalties.base import (
     NoEtaFormError,
     Penalty,
 )
+from dualreg.penalties.catalogue import CATALOGUE
 from dualreg.penalties.classical import (
     L1,
     MCP,
@@ -34,7 +35,6 @@ from dualreg.penalties.dropout import (
     YDrop,
     dawson_integral,
 )
-from dualreg.penalties.catalogue import CATALOGUE
 from dualreg.penalties.nonseparable import ARD, HardThreshold
 from dualreg.penalties.rules import RulePenalty, from_eta_hat, from_keep_prob
 
