@@ -1,0 +1,66 @@
+"""The verification runner: rows, atomic reports, failing checks really fail."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dualreg.penalties import VarDrop
+from dualreg.verify import CLAIMS, Context, Measurement, run, select
+
+
+def test_measurement_modes():
+    assert Measurement("a", 1e-7, 1e-6, "").passed
+    assert not Measurement("a", 1e-5, 1e-6, "").passed
+    assert Measurement("a", 2.0, 1.0, "", mode="ge").passed
+    assert not Measurement("a", float("nan"), 1.0, "").passed
+
+
+def test_select_prefix_and_unknown():
+    assert all(i.startswith("T4.") for i in select(["T4"]))
+    with pytest.raises(ValueError, match="unknown claim"):
+        select(["nope"])
+
+
+def test_same_seed_same_report(tmp_path):
+    ids = select(["T4.keep-prob"])
+    a = run(ids, Context(seed=3), out=tmp_path / "a", progress=False)
+    b = run(ids, Context(seed=3), out=tmp_path / "b", progress=False)
+    assert [r.check for r in a] == [r.check for r in b]
+    assert [r.measured for r in a] == [r.measured for r in b]
+    data = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert data["meta"]["seed"] == 3 and data["meta"]["failed"] == 0
+    assert not list((tmp_path / "a").glob(".*"))  # no temporary files left behind
+
+
+def test_raising_check_becomes_failing_row(tmp_path, monkeypatch):
+    from dualreg.verify.registry import Claim
+
+    def broken(ctx):
+        yield Measurement("fine", 0.0, 1.0, "")
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(CLAIMS, "X.broken", Claim("X.broken", "s", "p", broken))
+    rows = run(["X.broken"], Context(), progress=False)
+    assert [r.passed for r in rows] == [True, False]
+    assert "boom" in rows[-1].error
+
+
+def test_wrong_vardrop_constant_is_caught(monkeypatch):
+    # Perturb the dual by a constant factor: the asymptote check and the identity must fail.
+    original = VarDrop._dual
+    monkeypatch.setattr(VarDrop, "_dual", lambda self, eta: 1.01 * original(self, eta))
+    rows = run(["T7.vardrop"], Context(), progress=False)
+    failed = [r.check for r in rows if not r.passed]
+    assert any("Ω(100)" in c for c in failed), failed
+
+
+def test_sign_flip_in_eta_hat_is_caught(monkeypatch):
+    from dualreg.penalties import LogSum
+
+    monkeypatch.setattr(LogSum, "_eta_hat", lambda self, t: t * (t - self.eps))
+    rows = run(["T4.eta-hat"], Context(), progress=False)
+    assert any((not r.passed) and "LogSum" in r.check for r in rows)
+    assert np.isfinite([r.measured for r in rows]).all()
