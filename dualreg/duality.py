@@ -116,7 +116,9 @@ def value_from_eta_hat(eta_hat: Callable[[Array], Array], w: Any) -> Array:
             out = np.where(np.isinf(e), 0.0, s / e)
         return out
 
-    return _numerics.integrate_from_zero(integrand, t)
+    out = _numerics.integrate_from_zero(integrand, t)
+    # An empty interval integrates to 0 even where t/η̂(t) is 0/0 at t = 0 (η̂(0) = 0: a kink).
+    return np.where(t > 0, out, 0.0)
 
 
 def dual_from_value(
