@@ -209,6 +209,11 @@ class HardConcrete(DualDefinedPenalty):
     L0 cost :math:`f(\eta(a)) = P(z \ne 0) = \sigma(\log a - \beta\log(-\gamma/\zeta))`.
     Gate moments by 48-point Gauss–Legendre quadrature in the logit variable (no sampling).
     Bounded (Ω ≤ ½) and MCP-like: η̂ = +inf beyond a finite |w| (:attr:`saturation`).
+
+    ``dual`` returns MATH.md's f = P(z ≠ 0). It generates Ω exactly through
+    ½ min_η[w²/η + f(η)], but it is not the biconjugate sup_w[2Ω(w) − w²/η] for
+    η > η* ≈ 2.35: there w(η) = η√f'(η) has passed its maximum and the canonical dual is
+    1 − w₀²/η, w₀ = :attr:`saturation` (proofs/T7_dropout_penalties.md).
     """
 
     _LOG_ALPHA_RANGE = (-40.0, 40.0)
