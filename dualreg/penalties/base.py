@@ -120,7 +120,9 @@ class Penalty:
         The kink size Ω'(0+) is :meth:`slope_at_zero`; see :meth:`subdiff_distance`.
         """
         w = as_finite_array(w, "w")
-        return np.sign(w) * self._slope(np.abs(w))
+        with np.errstate(invalid="ignore"):  # sgn(0)·Ω'(0+) is 0·inf where the slope is infinite
+            signed = np.sign(w) * self._slope(np.abs(w))
+        return np.where(w == 0, 0.0, signed)
 
     def slope_at_zero(self) -> float:
         """Ω'(0+): the half-width of the subdifferential ∂Ω(0) = [−Ω'(0+), Ω'(0+)]."""
