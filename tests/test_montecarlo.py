@@ -23,6 +23,7 @@ import pytest
 import torch
 
 from dualreg.penalties import LogSum, Lp, Power
+from dualreg.penalties import TargetedDropout as TDPenalty
 from dualreg.torch import (
     AdaptiveDropout,
     BernoulliDropout,
@@ -319,15 +320,18 @@ def test_targeted_dropout_is_trimmed_ridge_fixed_point():
             break
         w = w_new
     ref = w
-    # Same point from the penalty object: in u, ∇L(u) + c·Ω'(u) = 0 with the truncated quadratic.
-    u = (1 - delta) * ref
-    pen = TargetedDropout(a, targ)
-    _ = pen  # layer-level object; the penalty is read after training below
-    res = monte_carlo(X, y, layer, replicas=32, steps=3000, lr=0.1, init=np.linalg.solve(H, b),
+    res = monte_carlo(X, y, layer, replicas=16, steps=2000, lr=0.1, init=np.linalg.solve(H, b),
                       seed=22, progress=False)
     _assert_matches(res, ref)
+    # The same point from the penalty object: in u = (1 − δ)w, ∇L(u) + c·Ω'(u) = 0 for the
+    # truncated quadratic with its threshold between the targeted and the kept weights.
     td = layer.penalty()
-    assert np.allclose(H @ u - b + c * td.derivative(u), 0.0, atol=1e-12)
+    assert isinstance(td, TDPenalty) and td.rate == a
+    targeted = delta > 0
+    tau_w = 0.5 * (np.abs(ref[targeted]).max() + np.abs(ref[~targeted]).min())
+    u = (1 - delta) * ref
+    pen = TDPenalty.from_weight_threshold(a, tau_w)
+    assert np.allclose(H @ u - b + c * pen.derivative(u), 0.0, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- (6) Y-Drop

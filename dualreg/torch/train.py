@@ -225,7 +225,7 @@ def monte_carlo(
     T = _as_int(steps, "steps", 1)
     if batch is not None:
         batch = _as_int(batch, "batch", 1)
-    lr = check_scalar(lr, "lr", 0.0, np.inf, low_inclusive=False)
+    lr = check_scalar(lr, "lr", 0.0, np.inf, low_inclusive=False, high_inclusive=False)
     if average not in ("polyak", "last"):
         raise ValueError(f"average must be 'polyak' or 'last', got {average!r}")
     burn = T // 2 if burn_in is None else _as_int(burn_in, "burn_in", 0)
