@@ -34,7 +34,8 @@ pin it at :math:`|w_j| \le \eta_j|\nabla_j L|/\lambda` anyway). With ε > 0 this
 ε = 0).
 
 **Support rule.** When the schedule is exhausted (ε at its floor and
-:math:`\|\Delta w\|_2 \le 10^{-2}\sqrt\varepsilon`), for penalties with a kink at 0 a coefficient
+:math:`\|\Delta w\|_2 \le 10^{-2}\sqrt\varepsilon`, or 20 iterations there: the MM converges
+only linearly, the Newton polish finishes), for penalties with a kink at 0 a coefficient
 with :math:`|w_j| \le 10\sqrt\varepsilon` — its η within :math:`\hat\eta(10\sqrt\varepsilon)` of
 the smoothing floor :math:`\hat\eta(\sqrt\varepsilon)` — or a frozen η is an exact zero,
 provided this does not increase F (else the thresholds √ε and 0.1√ε are tried). A smoothed zero
@@ -173,15 +174,15 @@ class PathResult:
 # ============================================================================ validation
 def check_penalty(penalty: Any) -> None:
     """Raise a ``ValueError`` naming why ``penalty`` cannot be handled by the η-trick IRLS."""
-    if not hasattr(penalty, "eta_hat") or not hasattr(penalty, "subdiff_distance"):
-        raise ValueError(
-            f"penalty must be a dualreg Penalty (with eta_hat and subdiff_distance), got "
-            f"{type(penalty).__name__}"
-        )
     if not getattr(penalty, "separable", True):
         raise ValueError(
             f"penalty {penalty!r} is not separable: the η-trick IRLS reweights one coefficient "
             "at a time (η_j = η̂(w_j)) and has no form for a coupled penalty"
+        )
+    if not hasattr(penalty, "eta_hat") or not hasattr(penalty, "subdiff_distance"):
+        raise ValueError(
+            f"penalty must be a dualreg Penalty (with eta_hat and subdiff_distance), got "
+            f"{type(penalty).__name__}"
         )
     if not getattr(penalty, "has_eta_form", False):
         from dualreg.penalties.base import NoEtaFormError
@@ -660,6 +661,7 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
     trial = bool(getattr(penalty, "is_convex", False))
     trial_done = False
     last_trial = None
+    at_floor = 0  # iterations since the schedule reached its floor (the polish finishes)
 
     # ---------------------------------------------------------------- phase 1: smoothed MM
     for _ in range(int(max_iter)):
@@ -689,11 +691,15 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
         dw = float(np.linalg.norm(w - w_old))
         if use_eps:
             state = schedule.update(state, w)
-            done = state.final and dw <= max(1e-2 * np.sqrt(eps), 1e-12 * _norm_inf(w))
+            at_floor = at_floor + 1 if state.final else 0
+            done = state.final and (
+                dw <= max(1e-2 * np.sqrt(eps), 1e-12 * _norm_inf(w)) or at_floor >= 20
+            )
             lowered = state.eps < eps
             eps = state.eps
         else:
-            done = dw <= 1e-8 * max(_norm_inf(w), 1e-300)
+            at_floor += 1
+            done = dw <= 1e-8 * max(_norm_inf(w), 1e-300) or at_floor >= 50
             lowered = False
         if done:
             break
