@@ -235,7 +235,17 @@ class HardConcrete(DualDefinedPenalty):
         return {"beta": self.beta, "gamma": self.gamma, "zeta": self.zeta}
 
     def gate_moments(self, log_alpha: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r"""Mean, variance and :math:`P(z \ne 0)` of the gate, by quadrature.
+        r"""Mean, variance and :math:`P(z \ne 0)` of the gate, by quadrature (chunked)."""
+        la = np.asarray(log_alpha)
+        flat = la.reshape(-1)
+        chunk = 1 << 15
+        if flat.size <= chunk:
+            return self._gate_moments(la)
+        parts = [self._gate_moments(flat[i : i + chunk]) for i in range(0, flat.size, chunk)]
+        return tuple(np.concatenate(p).reshape(la.shape) for p in zip(*parts, strict=True))
+
+    def _gate_moments(self, log_alpha: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""Gate moments for one chunk.
 
         With x = logit u (standard logistic), z = 0 for x ≤ x₀ = βy₀ − log a, z = 1 for
         x ≥ x₁ = βy₁ − log a, and the stretched sigmoid in between; the interior integral is
@@ -333,6 +343,21 @@ class HardConcrete(DualDefinedPenalty):
 
     def _slope_zero(self):
         return float(np.sqrt(self._fprime_zero))
+
+    def _omega(self, t):
+        # One inversion: η and f both follow from the gate parameter on the branch.
+        inv, cut = self._branch
+        with np.errstate(divide="ignore"):
+            logt = np.log(t)
+        la = inv(logt)
+        eta = self.eta_of_log_alpha(la)
+        f = 1.0 - _sigmoid(self.beta * self._y0 - la)
+        small = logt < inv.y_lo
+        eta = np.where(small, t / np.sqrt(self._fprime_zero), eta)
+        f = np.where(small, self._fprime_zero * eta, f)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = 0.5 * np.where(t > 0, t * t / eta + f, 0.0)
+        return np.where(t >= cut, 0.5, inner)
 
 
 # --------------------------------------------------------------------------- standout
