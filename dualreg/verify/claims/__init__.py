@@ -1,3 +1,13 @@
-"""Importing this package registers every claim."""
+"""Importing this package registers every claim, one module per theorem."""
 
-from dualreg.verify.claims import eta_trick  # noqa: F401
+from dualreg.verify.claims import (  # noqa: F401
+    t1_dropout_ridge,
+    t2_glm,
+    t3_sparseout,
+    t4_eta_trick,
+    t5_irls,
+    t6_monotone,
+    t7_penalties,
+    t8_antimonotone,
+    t9_montecarlo,
+)

@@ -1,0 +1,4 @@
+"""T9, Monte-Carlo dropout training converges to the IRLS point.
+
+See proofs/T9_monte_carlo_convergence.md.
+"""
