@@ -715,12 +715,28 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
             last_trial = supp
             mark = len(res.objective)
             it_z = n_iter
+            trial_iterates: list[tuple[Array, float]] = []
+
+            def record_trial(wt: Array, bt: float, e: float, ph: str,
+                             out: list = trial_iterates) -> float:
+                out.append((wt.copy(), bt))
+                return record(wt, bt, e, ph)
+
             if np.any(w_z != w):
                 it_z += 1
-                record(w_z, b, 0.0, "support")
-            w_p, b_p, it_p, _ = _polish(model, w_z, b, tol, 10, record, None, it_z)
+                record_trial(w_z, b, 0.0, "support")
+            w_p, b_p, _, _ = _polish(model, w_z, b, tol, 10, record_trial, None, it_z)
             if _stationarity_at(model, w_p, b_p) <= tol:
-                w, b, n_iter, trial_done = w_p, b_p, it_p, True
+                w, b, trial_done = w_p, b_p, True
+                if callback is not None:  # the accepted trial's iterates, in order
+                    for i, (wt, bt) in enumerate(trial_iterates):
+                        if callback(n_iter + i + 1, wt.copy(), model.final_intercept(wt, bt)):
+                            stop = True
+                            w, b = wt, bt
+                            for lst in (res.objective, res.surrogate, res.stationarity,
+                                        res.eps, res.phase):
+                                del lst[mark + i + 1:]
+                            break
                 break
             for lst in (res.objective, res.surrogate, res.stationarity, res.eps, res.phase):
                 del lst[mark:]
@@ -732,6 +748,8 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
             w = w_z
             n_iter += 1
             record(w, b, 0.0, "support")
+            if callback is not None and callback(n_iter, w.copy(), model.final_intercept(w, b)):
+                return w, b, True
         w, b, n_iter, stop = _polish(model, w, b, tol, 100 + int(max_iter) // 10, record,
                                      callback, n_iter)
     return w, b, stop
