@@ -140,44 +140,43 @@ def _integrate_from_zero_adaptive(
     max_depth: int = 60,
 ) -> Array:
     r""":math:`\int_0^u fn` on the graded panels of :func:`_numerics.integrate_from_zero`,
-    each bisected until its Gauss–Legendre value agrees to ``rtol`` (of the integral of |fn|)
-    with the rule on its two halves and with a Gauss–Lobatto rule (which samples the panel
-    ends and midpoint, so a jump or kink between one of those and the nearest Gauss node is
-    not missed by all three rules alike).
+    each bisected until its Gauss–Legendre value agrees with a Gauss–Lobatto rule to ``rtol``
+    of the integral of |fn|.
 
     Adaptive rules are often piecewise: a jump (bucket rules, capped ridge) or a kink
-    (η̂ = +inf beyond a threshold: MCP, SCAD) inside a panel costs the plain rule ~1e-3;
-    bisection isolates it in a panel whose contribution is below ``rtol``. The piece below
-    the smallest panel keeps the power-law treatment of :func:`_numerics.integrate_from_zero`.
+    (η̂ = +inf beyond a threshold: MCP, SCAD) inside a panel costs the plain rule ~1e-3.
+    The two rules sample the panel at different points (Lobatto's include the ends and the
+    midpoint), so a jump or kink anywhere in a panel makes them disagree, and bisection
+    isolates it in a panel whose contribution is below ``rtol``; on smooth panels both are
+    exact to degree 31 and agree at once. Below the smallest panel, the power-law tail of
+    :func:`_numerics.integrate_from_zero`.
     """
     flat = np.asarray(upper, dtype=float).reshape(-1)
     n = flat.size
     edges = flat[:, None] * 2.0 ** -np.arange(panels + 1)
-    total = _numerics.integrate_from_zero(fn, edges[:, -1], nodes=nodes, panels=panels)
+    total = _numerics.integrate_from_zero(fn, edges[:, -1], nodes=nodes, panels=1)
     lo, hi = edges[:, 1:].reshape(-1), edges[:, :-1].reshape(-1)
     owner = np.repeat(np.arange(n), panels)
-    whole = _numerics.integrate(fn, lo, hi, nodes=nodes)
-    scale = np.bincount(owner, np.abs(whole), minlength=n) + np.abs(total)
-    lx, lw = _lobatto(nodes + 1)  # odd: samples the midpoint, where the halves' rules meet
+    lx, lw = _lobatto(nodes + 1)  # odd: samples the midpoint too
+    scale = None
     for _ in range(max_depth):
         if lo.size == 0:
             break
-        mid = 0.5 * (lo + hi)
-        left = _numerics.integrate(fn, lo, mid, nodes=nodes)
-        right = _numerics.integrate(fn, mid, hi, nodes=nodes)
-        halves = left + right
         width = hi - lo
+        gauss = _numerics.integrate(fn, lo, hi, nodes=nodes)
         lobatto = np.sum(fn(lo[:, None] + width[:, None] * lx) * lw, axis=1) * width
-        tol = rtol * scale[owner]
-        done = (np.abs(halves - whole) <= tol) & (np.abs(lobatto - whole) <= tol)
+        if scale is None:
+            scale = np.bincount(owner, np.abs(gauss), minlength=n) + np.abs(total)
+        done = np.abs(gauss - lobatto) <= rtol * scale[owner]
         done |= width <= 1e-15 * flat[owner]
-        total += np.bincount(owner[done], halves[done], minlength=n)
+        total += np.bincount(owner[done], gauss[done], minlength=n)
         keep = ~done
-        lo, mid, hi, owner = lo[keep], mid[keep], hi[keep], owner[keep]
+        lo, hi, owner = lo[keep], hi[keep], owner[keep]
+        mid = 0.5 * (lo + hi)
         lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
-        whole = np.concatenate([left[keep], right[keep]])
         owner = np.concatenate([owner, owner])
-    total += np.bincount(owner, whole, minlength=n)
+    if lo.size:
+        total += np.bincount(owner, _numerics.integrate(fn, lo, hi, nodes=nodes), minlength=n)
     return total.reshape(np.shape(upper))
 
 
