@@ -144,6 +144,11 @@ class DropoutLayer(nn.Module):
         self.target = _check_choice(target, "target", TARGETS)
         self.generator: torch.Generator | None = None
         self.column_scale: Tensor | None = None
+        # Reuse per-step scratch buffers (set by the trainer, which runs exactly one backward
+        # per forward; a second forward before backward would then fail autograd's in-place
+        # check instead of silently corrupting a saved tensor).
+        self.reuse_buffers = False
+        self._scratch: dict[str, Tensor] = {}
 
     # -- randomness
     # Uniforms and normals are drawn in float32 (about twice as fast as float64 on CPU, the
@@ -193,9 +198,43 @@ class DropoutLayer(nn.Module):
             return _matvec(x, w)
         if self.target == "weight":
             return _matvec(x, self(w))
+        keep = self._input_keep(x, w)
+        if keep is not None:
+            return self._bernoulli_linear(x, w, keep)
         if x.dim() == w.dim():  # shared data: one mask per replica, sample and unit
             x = x.expand(*w.shape[:-1], *x.shape)
         return _matvec(self(x, weight=w), w)
+
+    def _input_keep(self, x: Tensor, w: Tensor) -> Tensor | None:
+        """Per-unit keep probabilities (shape of w) when the input noise is an inverted
+        Bernoulli mask — enables the fused path of :meth:`noisy_linear` — else ``None``."""
+        return None
+
+    def _bernoulli_linear(self, x: Tensor, w: Tensor, keep: Tensor) -> Tensor:
+        r""":math:`\theta = (x \odot b/\alpha)\cdot w = (x\odot b)\cdot(w/\alpha)`, b ~ Bern(α)
+        per sample and unit: the same numbers as masking x, with fewer passes over the
+        (K, B, d) tensor (uniforms compared in float32, the mask never converted)."""
+        shape = torch.Size((*w.shape[:-1], *x.shape[-2:]) if x.dim() == w.dim() else x.shape)
+        keep32 = keep.to(torch.float32).unsqueeze(-2)
+        if not self.reuse_buffers:
+            u = torch.rand(shape, generator=self.generator, device=x.device, dtype=torch.float32)
+            return _matvec(x * (u < keep32), w / keep)
+        # Large per-step temporaries written into cached buffers: a fresh multi-megabyte
+        # allocation per step costs page faults that exceed the arithmetic on CPU.
+        u = self._buffer("u", shape, torch.float32, x.device)
+        kept = self._buffer("kept", shape, torch.bool, x.device)
+        xm = self._buffer("xm", shape, x.dtype, x.device)
+        torch.rand(shape, generator=self.generator, out=u)
+        torch.lt(u, keep32, out=kept)
+        torch.mul(x, kept, out=xm)
+        return _matvec(xm, w / keep)
+
+    def _buffer(self, name: str, shape: torch.Size, dtype: torch.dtype, device) -> Tensor:
+        buf = self._scratch.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype or buf.device != device:
+            buf = torch.empty(shape, dtype=dtype, device=device)
+            self._scratch[name] = buf
+        return buf
 
     # -- the layer itself
     def forward(self, z: Tensor, weight: Tensor | None = None) -> Tensor:
@@ -249,6 +288,9 @@ class BernoulliDropout(DropoutLayer):
         keep = 1.0 - self.p
         b = (self._rand(z.shape, z) < keep).to(z.dtype)
         return z * b / keep
+
+    def _input_keep(self, x, w):
+        return torch.full_like(w, 1.0 - self.p)
 
     def penalty(self) -> Penalty:
         if self.p == 0.0:
@@ -543,6 +585,9 @@ class AdaptiveDropout(DropoutLayer):
             return out.clamp(min=self.keep_floor, max=1.0)
         return out.clamp(min=0.0, max=(1.0 - self.keep_floor) / self.keep_floor)
 
+    def _input_keep(self, x, w):
+        return self.rates(w) if self.mask == "bernoulli" else None
+
     def _noisy(self, z, weight):
         rates = self.rates(self._weight_for_rates(z, weight))
         if self.mask == "bernoulli":
@@ -756,9 +801,8 @@ class YDrop(DropoutLayer):
     def importance(self, h: Tensor, weight: Tensor) -> Tensor:
         r"""Batch-mean absolute conductance :math:`\overline{|w_j(h_j - h'_j)|}`, shape (..., d)."""
         base = 0.0 if self.baseline is None else self.baseline
-        if h.dim() == weight.dim():  # (B, d) with (d,)
-            return (weight * (h - base)).abs().mean(-2)
-        return (weight.unsqueeze(-2) * (h - base)).abs().mean(-2)
+        # mean_i |w_j (h_ij − h'_j)| = |w_j| mean_i |h_ij − h'_j|; h is (B, d) or (..., B, d).
+        return weight.abs() * (h - base).abs().mean(-2)
 
     @torch.no_grad()
     def drop_rates(self, importance: Tensor) -> Tensor:
@@ -778,7 +822,7 @@ class YDrop(DropoutLayer):
         odds = r_lo + (r_hi - r_lo) * frac
         return odds / (1.0 + odds)
 
-    def _noisy(self, z, weight, conductance_: Tensor | None = None):
+    def _keep(self, z, weight, conductance_: Tensor | None = None) -> Tensor:
         w = self._weight_for_rates(z, weight)
         imp = self.importance(z, w) if conductance_ is None else conductance_.abs()
         if self.calls < self.warmup:
@@ -786,7 +830,13 @@ class YDrop(DropoutLayer):
         else:
             drop = self.drop_rates(imp)
         self.calls += 1
-        return z * self._bernoulli_mask(1.0 - drop, z)
+        return 1.0 - drop
+
+    def _input_keep(self, x, w):
+        return self._keep(x, w)
+
+    def _noisy(self, z, weight, conductance_: Tensor | None = None):
+        return z * self._bernoulli_mask(self._keep(z, weight, conductance_), z)
 
     def forward(self, z, weight=None, conductance: Tensor | None = None):
         _check_tensor(z, "z")

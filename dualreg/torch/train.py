@@ -268,8 +268,9 @@ def monte_carlo(
 
     scales = column_scale(Xt, params["coef"], None, family) if family == "gaussian" else None
     trace_rows: list[tuple[int, float, Tensor, Tensor]] = []
-    saved_gen, was_training = layer.generator, layer.training
+    saved_gen, was_training, saved_reuse = layer.generator, layer.training, layer.reuse_buffers
     layer.generator = gen
+    layer.reuse_buffers = True
     layer.reset_state()
     layer.train()
     start = time.perf_counter()
@@ -333,6 +334,8 @@ def monte_carlo(
         bar.close()
     finally:
         layer.generator = saved_gen
+        layer.reuse_buffers = saved_reuse
+        layer._scratch.clear()
         layer.train(was_training)
     seconds = time.perf_counter() - start
 
