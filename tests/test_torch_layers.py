@@ -113,6 +113,33 @@ def test_input_target_masks_are_per_sample_and_unit():
     assert theta.shape == (3, 100)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [lambda: BernoulliDropout(0.3, target="input"),
+     lambda: AdaptiveDropout(LogSum(0.1), 0.05, keep_floor=0.05, target="input"),
+     lambda: YDrop(0.1, 0.5)],
+    ids=["bernoulli", "adaptive", "ydrop"],
+)
+def test_fused_input_path_equals_masking_the_inputs(make):
+    """The trainer's fused path (with or without scratch buffers) gives the numbers of masking
+    x with the same uniforms and inverted scaling, up to rounding."""
+    X = torch.randn(30, 4, dtype=F64, generator=_gen(10))
+    w = torch.randn(3, 4, dtype=F64, generator=_gen(11))
+    outs = []
+    for reuse in (False, True):
+        layer = make()
+        layer.generator = _gen(12)
+        layer.reuse_buffers = reuse
+        outs.append(layer.noisy_linear(X, w))
+    assert torch.equal(outs[0], outs[1])
+    layer = make()
+    keep = layer._input_keep(X, w)
+    u = torch.rand((3, 30, 4), generator=_gen(12), dtype=torch.float32)
+    masked = X * (u < keep.to(torch.float32).unsqueeze(-2)) / keep.unsqueeze(-2)
+    expected = (masked * w.unsqueeze(-2)).sum(-1)
+    assert torch.allclose(outs[0], expected, rtol=1e-13, atol=1e-13)
+
+
 def test_penalty_objects_of_fixed_rate_layers():
     assert BernoulliDropout(0.2).penalty().weight == pytest.approx(0.25)
     assert GaussianDropout(0.3).penalty().weight == pytest.approx(0.3)
