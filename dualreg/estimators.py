@@ -260,8 +260,8 @@ class IRLSClassifier(ClassifierMixin, _IRLSBase):
         """Columns: P(classes_[0]), P(classes_[1]) = σ(Xw + b)."""
         from scipy.special import expit
 
-        p1 = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p1, p1])
+        t = self.decision_function(X)
+        return np.column_stack([expit(-t), expit(t)])  # no 1 − p cancellation
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """log of :meth:`predict_proba`, computed stably (−log(1 + e^{∓θ}))."""
