@@ -20,6 +20,7 @@ from dualreg.penalties import (
     Ridge,
     VarDrop,
     VarDropApprox,
+    from_eta_hat,
 )
 from dualreg.penalties import Sparseout as SparseoutPenalty
 from dualreg.penalties import YDrop as YDropPenalty
@@ -257,6 +258,13 @@ def test_floored_penalty_faces_are_consistent():
     theta = np.linspace(0, 4, 2001)
     g = fp.value(np.sqrt(theta))
     assert np.max(np.diff(g, 2)) < 1e-12
+    # The same penalty from the generic rule constructor (graded quadrature, ~1e-14 here;
+    # 1e-10 allows its error estimate) — closed form and quadrature agree, value and dual.
+    rule = from_eta_hat(lambda t: np.maximum(base.eta_hat(t), eta_min), name="floored")
+    assert rule.curvature_class == "subquadratic"
+    np.testing.assert_allclose(fp.value(t), rule.value(t), rtol=1e-10, atol=1e-12)
+    e = np.array([eta_min, 0.1, 1.0, 10.0])
+    np.testing.assert_allclose(fp.dual(e), rule.dual(e), rtol=1e-10, atol=1e-12)
     # Ω = ½ min_η [w²/η + f(η)] over η ≥ η_min, by a dense log grid (grid error < 1e-4).
     etas = np.geomspace(eta_min, 1e3, 200001)
     for w in (0.05, 0.3, 2.0):
