@@ -89,9 +89,11 @@ class Power(Penalty):
             return v / (1.0 + mu)
         if q == 0.5:
             return _prox_half(v, 2.0 * mu)
+        # A zero step or weight (Sparseout with drop = 0) is the identity; the q < 1 formulas
+        # divide by mu.
         if q == 2.0 / 3.0:
-            return _prox_two_thirds(v, 1.5 * mu)
-        return _prox_power_root(v, mu, q)
+            return np.where(mu > 0, _prox_two_thirds(v, 1.5 * mu), v)
+        return np.where(mu > 0, _prox_power_root(v, mu, q), v)
 
     def to_cvxpy(self, expr):
         import cvxpy as cp
