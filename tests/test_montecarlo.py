@@ -144,7 +144,7 @@ def test_gaussian_mask_is_the_same_ridge():
     H, b = _gram(X, y)
     sigma2 = 0.4
     ref = np.linalg.solve(H + sigma2 * np.diag(np.diag(H)), b)
-    res = monte_carlo(X, y, GaussianDropout(sigma2), replicas=32, steps=3000, lr=0.1, seed=3,
+    res = monte_carlo(X, y, GaussianDropout(sigma2), replicas=16, steps=2000, lr=0.1, seed=3,
                       progress=False)
     _assert_matches(res, ref)
 
@@ -173,7 +173,7 @@ def test_binomial_dropout_matches_exact_expected_objective_not_fisher_ridge():
     w_d, b_d = ex.solve_expected_dropout(X, y, "binomial", "bernoulli", p, x0=np.r_[w_m, b_m])
     w_q, _ = ex.solve_fisher_ridge(X, y, "binomial", v, x0=np.r_[w_m, b_m])
     res = monte_carlo(X, y, BernoulliDropout(p, target="input"), family="binomial",
-                      intercept=True, replicas=16, steps=2000, lr=0.5, schedule="inverse_sqrt",
+                      intercept=True, replicas=16, steps=1500, lr=0.5, schedule="inverse_sqrt",
                       init=w_m, seed=7, progress=False)
     _assert_matches(res, w_d)
     # The intercept too (4 standard errors).
@@ -291,7 +291,7 @@ def test_adaptive_dropout_is_irls_with_the_same_floor(penalty):
     assert np.isclose(eta_min, lam * floor / (1 - floor))
     w0 = np.linalg.solve(*_gram(X, y))
     ref = _irls_reference(X, y, layer, w0)
-    res = monte_carlo(X, y, layer, replicas=32, steps=3000, lr=0.02, schedule="inverse_sqrt",
+    res = monte_carlo(X, y, layer, replicas=16, steps=2500, lr=0.02, schedule="inverse_sqrt",
                       init=w0, seed=4, progress=False)
     # Coordinates in the floor regime (η̂(w) < η_min: ridge-shrunk noise) are judged by their
     # standard error only (MATH.md §6).
@@ -343,7 +343,7 @@ def test_ydrop_densifies_and_mirrored_sparsifies():
     # min(top)/(1 + r_high) > max(bottom)/(1 + r_low). Orthogonal columns (H = I) keep the
     # smallest coefficient large enough for the 1 % criterion.
     w_true = np.array([2.4, -2.0, 1.6, 0.6, -0.55, 0.45])
-    X, y = _design(300, w_true, seed=31, orthogonal=True)
+    X, y = _design(200, w_true, seed=31, orthogonal=True)
     H, b = _gram(X, y)
     mean_abs_x = np.abs(X).mean(0)
     p_low, p_high = 0.1, 0.5
@@ -393,7 +393,9 @@ def test_variational_dropout_satisfies_eta_trick_optimality():
     log_s2 = res.state["log_sigma2"].mean(0)
     sigma2 = np.exp(log_s2)
     w = res.coef_mean
-    kept = log_s2 < 0.0  # pruned weights sit at the log σ² cap
+    # Kept weights converge to log σ² = −log η̂_VD(√(c/λ)|w|) ≈ −3.7 or below; pruned ones
+    # (w → 0, σ² → ∞) climb only logarithmically in the steps, from −3: a cut at −1 separates.
+    kept = log_s2 < -1.0
     assert kept.sum() == 3
     eta = lam / (c * sigma2)
     vd = layer.penalty()
