@@ -263,7 +263,9 @@ class HardConcrete(DualDefinedPenalty):
         one_minus_mean = p_zero + np.sum(w * (1.0 - self._sbar), axis=-1)
         centred = (self._sbar - 1.0) + one_minus_mean[..., None]
         var = mean**2 * p_zero + np.sum(w * centred**2, axis=-1) + one_minus_mean**2 * p_one
-        return mean, var, 1.0 - p_zero
+        # P(z ≠ 0) = σ(log a − βy₀) directly: 1 − p_zero loses its relative accuracy when
+        # P is tiny (log a ≲ −20), which is where f(η)/η → κ is read.
+        return mean, var, _sigmoid(la - self.beta * self._y0)
 
     def eta_of_log_alpha(self, log_alpha: Any) -> np.ndarray:
         """η(a) = E[z]² / Var(z): the η-trick weight of a gate with parameter log a."""
@@ -306,7 +308,7 @@ class HardConcrete(DualDefinedPenalty):
         def branch_value(t):
             la = inverse(np.log(t))
             eta = self.eta_of_log_alpha(la)
-            return t * t / eta + (1.0 - _sigmoid(self.beta * self._y0 - la))
+            return t * t / eta + _sigmoid(la - self.beta * self._y0)
 
         w_max = np.exp(inverse.y_hi)
         cut = _numerics.bisect_increasing(branch_value, np.array(1.0), np.array(1e-3 * w_max),
@@ -329,7 +331,7 @@ class HardConcrete(DualDefinedPenalty):
         with np.errstate(divide="ignore"):
             log_eta = np.log(eta)
         la = inv(log_eta)
-        f = 1.0 - _sigmoid(self.beta * self._y0 - la)
+        f = _sigmoid(la - self.beta * self._y0)
         f = np.where(log_eta < inv.y_lo, self._fprime_zero * eta, f)
         return np.where(log_eta > inv.y_hi, 1.0, f)
 
@@ -351,7 +353,7 @@ class HardConcrete(DualDefinedPenalty):
             logt = np.log(t)
         la = inv(logt)
         eta = self.eta_of_log_alpha(la)
-        f = 1.0 - _sigmoid(self.beta * self._y0 - la)
+        f = _sigmoid(la - self.beta * self._y0)
         small = logt < inv.y_lo
         eta = np.where(small, t / np.sqrt(self._fprime_zero), eta)
         f = np.where(small, self._fprime_zero * eta, f)
