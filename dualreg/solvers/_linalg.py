@@ -26,8 +26,19 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg.blas import dsyrk
 
 Array = np.ndarray
+
+
+def gram(A: Array, trans: bool = True) -> Array:
+    """AᵀA (``trans``) or AAᵀ by the symmetric rank-k update (half the flops of a product),
+    returned as a full symmetric matrix."""
+    A = np.asarray(A, dtype=np.float64)
+    C = dsyrk(1.0, A, trans=1 if trans else 0, lower=0)
+    iu = np.triu_indices_from(C, 1)
+    C.T[iu] = C[iu]
+    return C
 
 
 def _cho_solve_psd(M: Array, rhs: Array) -> Array:
@@ -83,7 +94,7 @@ def solve_weighted_ridge(Xt: Array, delta: Array, rhs: Array) -> Array:
     """
     n, k = Xt.shape
     if k <= n:
-        return solve_gram(Xt.T @ Xt / n, delta, rhs)
+        return solve_gram(gram(Xt) / n, delta, rhs)
     # A weight negligible next to its own Gram diagonal (δ_j ≤ 1e-13 G_jj: η̂ → ∞ near the flat
     # part of MCP/SCAD) is treated as unpenalised: a relative perturbation of 1e-13 of M that
     # keeps K = I + X̃_P E X̃_Pᵀ well conditioned.
@@ -93,7 +104,8 @@ def solve_weighted_ridge(Xt: Array, delta: Array, rhs: Array) -> Array:
     U = np.flatnonzero(~pen)
     XP = Xt[:, P]
     e = 1.0 / (n * delta[P])
-    K = np.eye(n) + (XP * e) @ XP.T
+    K = gram(XP * np.sqrt(e), trans=False)
+    K[np.diag_indices_from(K)] += 1.0
     cK = linalg.cho_factor(K, lower=False, check_finite=False)
     v = np.empty(k)
     rP = rhs[P]

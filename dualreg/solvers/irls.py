@@ -56,7 +56,8 @@ reports. For a convex penalty the polish is also tried each time ε is lowered (
 is unique, so the continuation only has to reveal the support); for a nonconvex one the whole
 schedule runs first, since the continuation decides which local minimum is reached.
 
-**Working sets** (penalties with :math:`0 < \Omega'(0^+) < \infty`, by default when d > n): the
+**Working sets** (penalties with :math:`0 < \Omega'(0^+) < \infty`; by default for convex ones
+when d > n): the
 two phases run on a growing set of coordinates, the others held at 0 until they violate
 :math:`|\nabla_j L| \le \lambda_j\Omega'(0^+)`.
 
@@ -80,7 +81,7 @@ from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
 from dualreg._validation import as_finite_array
 from dualreg.glm import Family, get_family
 from dualreg.solvers import schedules as _sched
-from dualreg.solvers._linalg import solve_gram, solve_weighted_ridge, try_cholesky_solve
+from dualreg.solvers._linalg import gram, solve_gram, solve_weighted_ridge, try_cholesky_solve
 
 Array = np.ndarray
 
@@ -262,7 +263,7 @@ class _Model:
             self.absorbing = bool(penalty.eta_hat(np.zeros(1))[0] <= 0)
         self.gram = None
         if self.gauss and self.d <= self.n:
-            self.gram = self.X.T @ self.X / self.n
+            self.gram = gram(self.X) / self.n
 
     # -------------------------------------------------------------- loss pieces
     def theta(self, w: Array, b: float, idx: Array | None = None) -> Array:
@@ -469,7 +470,7 @@ def irls(
         Starting intercept for an array init (binomial/poisson); default the null model's.
     working_set : "auto", bool
         Solve on growing working sets, checking the zeros outside (penalties with a finite kink
-        at 0 only). "auto": when d > n.
+        at 0 only). "auto": when d > n and the penalty is convex.
     warn : bool
         Emit :class:`ConvergenceWarning` when not converged.
 
@@ -527,7 +528,11 @@ def irls(
     if working_set not in ("auto", True, False):
         raise ValueError(f"working_set must be 'auto', True or False, got {working_set!r}")
     if working_set == "auto":
-        working_set = d > n and 0 < model.slope0 < np.inf
+        # Convex only: for a nonconvex penalty the working set changes the continuation, and
+        # with it the local minimum reached (measured worse than the full continuation on MCP).
+        working_set = d > n and 0 < model.slope0 < np.inf and bool(
+            getattr(penalty, "is_convex", False)
+        )
     elif working_set and not 0 < model.slope0 < np.inf:
         raise ValueError(
             f"working_set=True needs a penalty with a finite kink at 0 (0 < Ω'(0+) < ∞) so that "
@@ -662,6 +667,7 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
     trial_done = False
     last_trial = None
     at_floor = 0  # iterations since the schedule reached its floor (the polish finishes)
+    since_trial = 0
 
     # ---------------------------------------------------------------- phase 1: smoothed MM
     for _ in range(int(max_iter)):
@@ -704,13 +710,26 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
         if done:
             break
         # Convex penalties: the minimum value is unique, so the continuation in ε only has to
-        # find the support; try the polish (a few Newton steps) whenever ε is lowered and keep
-        # it if it reaches tol. Nonconvex penalties go through the whole schedule.
-        if lowered and trial and model.kink:
+        # find the support; try the polish (≤ 25 Newton steps) whenever ε is lowered or every
+        # 10 iterations, keep it if it reaches tol. Nonconvex penalties run the whole schedule.
+        since_trial += 1
+        if trial and model.kink and (lowered or since_trial >= 10):
+            since_trial = 0
             w_z = _support_rule(model, w, b, eps, active_mask, use_eps)
             supp = w_z != 0
-            # only a support small enough for a nonsingular Newton system, and a new one
-            if supp.sum() >= model.n or (last_trial is not None and np.all(supp == last_trial)):
+            cap = model.n - 1 - int(model.has_b)
+            if supp.sum() > cap > 0:
+                # A Newton system on S needs |S| < n: try the cap largest coefficients (the
+                # polish re-admits violators), if that does not raise F above F_ε(w).
+                pen = np.flatnonzero(supp & (lamv > 0))
+                drop = pen[np.argsort(np.abs(w_z[pen]))[: supp.sum() - cap]]
+                w_c = w_z.copy()
+                w_c[drop] = 0.0
+                if model.objective(w_c, b) <= res.surrogate[-1]:
+                    w_z, supp = w_c, w_c != 0
+            if supp.sum() > max(cap, 0) or (
+                last_trial is not None and np.all(supp == last_trial)
+            ):
                 continue
             last_trial = supp
             mark = len(res.objective)
@@ -725,7 +744,7 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
             if np.any(w_z != w):
                 it_z += 1
                 record_trial(w_z, b, 0.0, "support")
-            w_p, b_p, _, _ = _polish(model, w_z, b, tol, 10, record_trial, None, it_z)
+            w_p, b_p, _, _ = _polish(model, w_z, b, tol, 25, record_trial, None, it_z)
             if _stationarity_at(model, w_p, b_p) <= tol:
                 w, b, trial_done = w_p, b_p, True
                 if callback is not None:  # the accepted trial's iterates, in order
@@ -750,9 +769,74 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
             record(w, b, 0.0, "support")
             if callback is not None and callback(n_iter, w.copy(), model.final_intercept(w, b)):
                 return w, b, True
-        w, b, n_iter, stop = _polish(model, w, b, tol, 100 + int(max_iter) // 10, record,
-                                     callback, n_iter)
+        budget = 100 + int(max_iter) // 10
+        w, b, n_iter, stop = _polish(model, w, b, tol, budget, record, callback, n_iter)
+        # Nonconvex: a stationary point may still not be coordinate-wise optimal (a small
+        # spurious coefficient of ℓp, p < 1, is a local minimum of F). A proximal coordinate
+        # sweep moves every coefficient that is not the global minimiser of its 1-D majoriser,
+        # then the polish resumes: the result is also a fixed point of proximal coordinate
+        # descent (what skglm's solvers reach).
+        sweeps = 0
+        while not stop and not getattr(penalty, "is_convex", False) and sweeps < 10:
+            w_s, b_s, changed = _prox_sweep(model, w, b)
+            if not changed:
+                break
+            sweeps += 1
+            w, b = w_s, b_s
+            n_iter += 1
+            record(w, b, 0.0, "prox")
+            if callback is not None and callback(n_iter, w.copy(), model.final_intercept(w, b)):
+                return w, b, True
+            w, b, n_iter, stop = _polish(model, w, b, tol, budget, record, callback, n_iter)
     return w, b, stop
+
+
+def _prox_sweep(model: _Model, w: Array, b: float) -> tuple[Array, float, bool]:
+    r"""One Gauss–Seidel sweep of proximal coordinate descent on the coefficients whose 1-D
+    majoriser :math:`\phi_j(t) = L + g_j(t-w_j) + \tfrac{c_j}{2}(t-w_j)^2 + \lambda_j\Omega(t)`
+    has a global minimiser (``penalty.prox``) better than :math:`w_j`.
+
+    :math:`c_j = \|X_j\|^2/n` is exact for gaussian and an upper bound (×¼) for binomial, so
+    every accepted move decreases F; poisson has no global bound and is skipped.
+    """
+    fam = model.family.name
+    if fam == "poisson":
+        return w, b, False
+    X = model.X
+    n = model.n
+    c = np.einsum("ij,ij->j", X, X) / n * (0.25 if fam == "binomial" else 1.0)
+    lam = model.lam
+    theta = model.theta(w, b)
+    g, _ = model.grad(theta)
+    cand = np.flatnonzero((lam > 0) & (c > 0) & model.informative)
+    if cand.size == 0:
+        return w, b, False
+    cj, lj = c[cand], lam[cand]
+    z = w[cand] - g[cand] / cj
+    t = model.penalty.prox(z, lj / cj)
+    gain = (0.5 * cj * (t - z) ** 2 + lj * model.penalty.value(t)) - (
+        0.5 * cj * (w[cand] - z) ** 2 + lj * model.penalty.value(w[cand])
+    )
+    f_now = model.loss(theta) + model.pen_value(w)
+    tiny = 1e-12 * max(abs(f_now), 1e-300)
+    order = np.argsort(gain)
+    changed = False
+    w = w.copy()
+    for k in order[gain[order] < -tiny]:
+        j = cand[k]
+        r = model.residual(theta)
+        gj = float(X[:, j] @ r) / n
+        zj = w[j] - gj / c[j]
+        tj = float(model.penalty.prox(np.array([zj]), lam[j] / c[j])[0])
+        if tj == w[j]:
+            continue
+        theta_new = theta + X[:, j] * (tj - w[j])
+        w_new = w.copy()
+        w_new[j] = tj
+        f_new = model.loss(theta_new) + model.pen_value(w_new)
+        if f_new < f_now - tiny:
+            w, theta, f_now, changed = w_new, theta_new, f_new, True
+    return w, b, changed
 
 
 def _stationarity_at(model: _Model, w: Array, b: float) -> float:
@@ -930,20 +1014,21 @@ def _hessian_blocks(model: _Model, S: Array, theta: Array) -> tuple[Array | None
         if model.gram is not None:
             return model.gram[np.ix_(S, S)], XS
         if S.size <= n:
-            return XS.T @ XS / n, XS
+            return gram(XS) / n, XS
         return None, XS
     W = model.family.curvature(theta)
     Xaug = np.column_stack([XS, np.ones(n)]) if model.has_b else XS
     Xt = Xaug * np.sqrt(W)[:, None]
     if Xt.shape[1] <= n:
-        return Xt.T @ Xt / n, Xt
+        return gram(Xt) / n, Xt
     return None, Xt
 
 
 def _newton_direction(model: _Model, w: Array, S: Array, gF: Array, addS: Array, sgnS: Array,
                       theta: Array) -> Array | None:
-    """Newton direction on S (+ b) for F on the orthant ``sgnS``; the MM (η-trick, ε = 0)
-    direction when the Hessian is not positive definite or Newton is not a descent direction.
+    """Newton direction on S (+ b) for F on the orthant ``sgnS``: Levenberg–Marquardt shifted
+    when the Hessian is indefinite (nonconvex penalties); the MM (η-trick, ε = 0) direction
+    when no shift works or the step is not a descent direction.
 
     Hessian: ∇²L + diag(λ_j Ω''(|w_j|)) (0 for re-admitted zeros and unpenalised coordinates);
     MM weights: λ_j Ω'(|w_j|)/|w_j| ≥ 0.
@@ -961,7 +1046,17 @@ def _newton_direction(model: _Model, w: Array, S: Array, gF: Array, addS: Array,
 
     step = None
     if H is not None:
-        step = try_cholesky_solve(H + np.diag(qfull), -gF)
+        M = H + np.diag(qfull)
+        step = try_cholesky_solve(M, -gF)
+        if step is None and np.any(qfull < 0):
+            # Levenberg–Marquardt: the smallest shift μ·mean(diag H) (μ = 1e-8, 1e-6, …, 1)
+            # that makes the Hessian positive definite; μ → 0 near a strict local minimum,
+            # where the Newton step takes over (superlinear, unlike the MM direction).
+            scale = float(np.mean(np.abs(np.diag(H)))) or 1.0
+            for mu in (1e-8, 1e-6, 1e-4, 1e-2, 1.0):
+                step = try_cholesky_solve(M + mu * scale * np.eye(M.shape[0]), -gF)
+                if step is not None:
+                    break
     elif np.all(qfull >= 0):
         step = -solve_weighted_ridge(Xt, qfull, gF)
     if descent(step):

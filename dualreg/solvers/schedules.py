@@ -173,20 +173,23 @@ def geometric(
     return EpsSchedule(f"geometric(eps0={eps0:g}, factor={factor:g})", init, update)
 
 
-def auto(convex: bool = False) -> EpsSchedule:
+def auto(convex: bool = False, max_per_level: int = 10) -> EpsSchedule:
     r"""The solver's default: relative Chartrand–Yin, ε0 = 10⁻²‖w_0‖∞², ÷10 when
-    ‖Δw‖₂ < √ε (or after 50 iterations at one level).
+    ‖Δw‖₂ < √ε or after 10 iterations at one level.
 
     Starting at a tenth of the largest initial coefficient (in amplitude) keeps the first
     reweighting close to the ridge start. The level test is the paper's with ratio 1 instead of
-    1/100: on 12 random designs × {ℓ0.5, MCP, SCAD, LogSum} it reached the same objectives
-    (never worse than skglm from the same start, five times better) in 30 % fewer iterations.
+    1/100, and a level lasts at most 10 iterations (the Newton polish finishes the job): on 12
+    random designs × {ℓ0.5, MCP, SCAD, LogSum} this reached the same objectives as the paper's
+    rule (never worse than skglm from the same start, five times better) in half the
+    iterations.
     Floor: ε_min = 10⁻¹⁰‖w_0‖∞² for a nonconvex penalty (the continuation decides which local
     minimum is reached), 10⁻⁸‖w_0‖∞² for a convex one (ε only has to reveal the support for the
     Newton polish).
     """
     eps_min = 1e-8 if convex else 1e-10
-    return chartrand_yin(eps0=1e-2, eps_min=eps_min, ratio=1.0, relative=True, max_per_level=50)
+    return chartrand_yin(eps0=1e-2, eps_min=eps_min, ratio=1.0, relative=True,
+                         max_per_level=max_per_level)
 
 
 _NAMED = {"fixed": fixed, "chartrand_yin": chartrand_yin, "geometric": geometric, "auto": auto}
