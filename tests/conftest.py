@@ -26,9 +26,10 @@ SUB, QUAD, SUPER = "subquadratic", "quadratic", "superquadratic"
 class PenaltyCase:
     """One penalty of the catalogue with what MATH.md §5 documents about it.
 
-    ``omega0`` is the documented Ω(0); ``curvature`` the class MATH.md states; ``kinks`` the
-    magnitudes where Ω' jumps or the η-trick minimiser is not unique (|w| = τ, b, s, as,
-    the hard-concrete saturation): pointwise derivative and argmin checks avoid them;
+    ``omega0`` is the documented Ω(0); ``curvature`` the class MATH.md states; ``kink_list``
+    (a tuple, or a function of the penalty; read through :attr:`kinks`) the magnitudes where
+    Ω' jumps or the η-trick minimiser is not unique (|w| = τ, b, s, as, the hard-concrete
+    saturation): pointwise derivative and argmin checks avoid them;
     ``convex`` whether Ω is convex in w (MATH.md: cvxpy form expected); ``kink_at_zero``
     whether Ω'(0+) > 0 (η̂(t) = O(t)); ``own_rule`` the method's own keep probability at
     λ = c = 1 where MATH.md defines one; ``slow`` marks table-based penalties whose value

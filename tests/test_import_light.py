@@ -23,8 +23,14 @@ def test_penalties_and_duality_import_no_heavy_dependency():
 
 
 def test_the_check_can_fail():
-    # The same probe sees a heavy module when one is imported (so the check has power).
-    code = f"import sys, matplotlib; print([m for m in {HEAVY!r} if m in sys.modules])"
+    # The same probe reports a heavy module once one is loaded (so the check has power);
+    # a stub stands in for the real import, which would cost seconds.
+    code = (
+        "import sys, types\n"
+        "import dualreg.penalties\n"
+        "sys.modules['cvxpy'] = types.ModuleType('cvxpy')\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
-    assert "matplotlib" in out.stdout
+    assert out.stdout.strip() == "['cvxpy']"
