@@ -46,12 +46,14 @@ def check_scalar(
     lo_b = "[" if low_inclusive else "("
     hi_b = "]" if high_inclusive else ")"
     allowed = f"{lo_b}{low:g}, {high:g}{hi_b}"
+    if isinstance(x, bool | np.bool_):
+        raise ValueError(f"{name} must be a real number in {allowed}, got the boolean {x!r}")
     try:
         val = float(x)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a real number in {allowed}, got {x!r}") from err
-    if np.isnan(val):
-        raise ValueError(f"{name} must be a real number in {allowed}, got {x!r}")
+    if not np.isfinite(val):
+        raise ValueError(f"{name} must be a finite real number in {allowed}, got {x!r}")
     ok_lo = val >= low if low_inclusive else val > low
     ok_hi = val <= high if high_inclusive else val < high
     if not (ok_lo and ok_hi):

@@ -574,4 +574,9 @@ class YDrop(Penalty):
     def to_cvxpy(self, expr):
         if self.mapping == "bucket" and self.is_convex:
             return self._impl.to_cvxpy(expr)
+        if self.is_convex:
+            raise ValueError(
+                f"{self!r} is convex, but its log term has no cvxpy (DCP) form; "
+                "use mapping='bucket' for a cvxpy reference"
+            )
         return super().to_cvxpy(expr)
