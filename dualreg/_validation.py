@@ -43,8 +43,8 @@ def check_scalar(
     high_inclusive: bool = True,
 ) -> float:
     """A finite real scalar in the stated interval; the error names the allowed range."""
-    lo_b = "[" if low_inclusive else "("
-    hi_b = "]" if high_inclusive else ")"
+    lo_b = "[" if low_inclusive and np.isfinite(low) else "("
+    hi_b = "]" if high_inclusive and np.isfinite(high) else ")"
     allowed = f"{lo_b}{low:g}, {high:g}{hi_b}"
     if isinstance(x, bool | np.bool_):
         raise ValueError(f"{name} must be a real number in {allowed}, got the boolean {x!r}")
