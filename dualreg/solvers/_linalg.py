@@ -35,6 +35,8 @@ def gram(A: Array, trans: bool = True) -> Array:
     """AᵀA (``trans``) or AAᵀ by the symmetric rank-k update (half the flops of a product),
     returned as a full symmetric matrix."""
     A = np.asarray(A, dtype=np.float64)
+    if min(A.shape) < 128:  # small: the plain product beats syrk + symmetrisation
+        return A.T @ A if trans else A @ A.T
     C = dsyrk(1.0, A, trans=1 if trans else 0, lower=0)
     iu = np.triu_indices_from(C, 1)
     C.T[iu] = C[iu]

@@ -64,7 +64,8 @@ two phases run on a growing set of coordinates, the others held at 0 until they 
 Columns that carry no information (constant when an intercept is fitted, all-zero otherwise)
 get an exact 0 and an :class:`UninformativeColumnWarning`; perfectly separated binomial data with
 a penalty that does not grow without bound (λ = 0, MCP, SCAD, capped ridge) has no finite
-minimiser: the solver stops once the log-loss is below 1e-10 and warns
+minimiser: the iterations stop once the log-loss is below 1e-10, and whenever the returned fit
+classifies every sample correctly in that setting the solver warns
 (:class:`SeparationWarning`).
 """
 
@@ -262,6 +263,7 @@ class _Model:
         with np.errstate(all="ignore"):
             self.absorbing = bool(penalty.eta_hat(np.zeros(1))[0] <= 0)
         self.gram = None
+        self._cache: Any = None
         if self.gauss and self.d <= self.n:
             self.gram = gram(self.X) / self.n
 
@@ -313,6 +315,19 @@ class _Model:
         dist[~self.informative] = 0.0
         s = float(np.max(dist)) if dist.size else 0.0
         return (max(s, abs(gb)) if self.has_b else s), dist
+
+    def evaluate(self, w: Array, b: float) -> tuple[Array, Array, float, float, Array]:
+        """(θ, ∇_w L, ∂_b L, stationarity, per-coordinate distances) at (w, b), with a
+        one-entry cache (the record of an iterate and the next polish step share it)."""
+        key = (w.tobytes(), float(b))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        theta = self.theta(w, b)
+        g, gb = self.grad(theta)
+        st, dist = self.stationarity(w, g, gb)
+        out = (theta, g, gb, st, dist)
+        self._cache = (key, out)
+        return out
 
     # -------------------------------------------------------------- Ω' and Ω''
     def slope(self, w: Array) -> Array:
@@ -399,8 +414,11 @@ def _weighted_ridge(model: _Model, w: Array, b: float, active: Array, delta: Arr
     return w, b
 
 
-def _ridge_init(model: _Model) -> tuple[Array, float]:
-    """Ridge start: argmin L(w) + ½ Σ λ_j w_j² (weights λ_j; a tiny ridge where λ_j = 0)."""
+def _ridge_init(model: _Model, newton_steps: int = 50) -> tuple[Array, float]:
+    """Ridge start: argmin L(w) + ½ Σ λ_j w_j² (weights λ_j; a tiny ridge where λ_j = 0).
+
+    Non-gaussian families: damped Newton to 1e-10 relative change, or ``newton_steps`` steps
+    (2 for convex penalties, whose minimum does not depend on the start)."""
     active = np.flatnonzero(model.informative)
     delta = model.lam[active].copy()
     w = np.zeros(model.d)
@@ -410,7 +428,7 @@ def _ridge_init(model: _Model) -> tuple[Array, float]:
     if model.gauss:
         return _weighted_ridge(model, w, b, active, delta)
     last = np.inf
-    for _ in range(50):
+    for _ in range(newton_steps):
         w, b = _weighted_ridge(model, w, b, active, delta, max_newton=1)
         theta = model.theta(w, b, active)
         val = model.loss(theta) + 0.5 * float(np.sum(delta * w[active] ** 2))
@@ -454,7 +472,8 @@ def irls(
         Fit an unpenalised intercept.
     init : "auto", "ridge", "zeros", array (d,) or IRLSResult
         Start. "auto" = "ridge": argmin L + ½Σλ_j w_j² — never the zero vector, which is a
-        stationary point of every ℓp with p < 1.
+        stationary point of every ℓp with p < 1 (binomial/poisson with a convex penalty: two
+        Newton steps towards it, the start not mattering there).
     eps_schedule : "auto", "fixed", "chartrand_yin", "geometric" or an EpsSchedule
         Smoothing schedule (module docstring). Ignored (ε = 0) when η̂(0) > 0.
     eta_floor : float, optional
@@ -505,7 +524,7 @@ def irls(
         init = init.coef
     if isinstance(init, str):
         if init in ("auto", "ridge"):
-            w, b = _ridge_init(model)
+            w, b = _ridge_init(model, 2 if getattr(penalty, "is_convex", False) else 50)
         elif init == "zeros":
             w, b = np.zeros(d), model.null_intercept()
         else:
@@ -542,9 +561,7 @@ def irls(
     res = IRLSResult(coef=w, intercept=0.0)
 
     def record(w: Array, b: float, eps_used: float, phase: str) -> float:
-        theta = model.theta(w, b)
-        g, gb = model.grad(theta)
-        st, _ = model.stationarity(w, g, gb)
+        theta, _, _, st, _ = model.evaluate(w, b)
         lossv = model.loss(theta)
         res.objective.append(lossv + model.pen_value(w))
         res.surrogate.append(lossv + model.pen_value_smoothed(w, eps_used))
@@ -568,9 +585,9 @@ def irls(
     res.converged = res.stationarity[-1] <= tol
     if _separated(model, w, b):
         warnings.warn(
-            "binomial data are perfectly separated and the penalty does not grow without bound "
-            f"({penalty!r}, lam max {lamv.max():g}): no finite minimiser exists; returning the "
-            "iterate at which the log-loss fell below 1e-10",
+            "binomial data are perfectly separated by the fit and the penalty does not grow "
+            f"without bound ({penalty!r}, lam max {lamv.max():g}): no finite minimiser exists; "
+            "returning the last iterate (the iterations stop once the log-loss is below 1e-10)",
             SeparationWarning,
             stacklevel=2,
         )
@@ -692,7 +709,7 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
         if callback is not None and callback(n_iter, w.copy(), model.final_intercept(w, b)):
             stop = True
             break
-        if _separated(model, w, b):
+        if _separated(model, w, b, loss_below=1e-10):
             break
         dw = float(np.linalg.norm(w - w_old))
         if use_eps:
@@ -710,10 +727,10 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
         if done:
             break
         # Convex penalties: the minimum value is unique, so the continuation in ε only has to
-        # find the support; try the polish (≤ 25 Newton steps) whenever ε is lowered or every
-        # 10 iterations, keep it if it reaches tol. Nonconvex penalties run the whole schedule.
+        # find the support; try the polish (≤ 15 Newton steps) whenever ε is lowered or every
+        # 4 iterations, keep it if it reaches tol. Nonconvex penalties run the whole schedule.
         since_trial += 1
-        if trial and model.kink and (lowered or since_trial >= 10):
+        if trial and model.kink and (lowered or since_trial >= 4):
             since_trial = 0
             w_z = _support_rule(model, w, b, eps, active_mask, use_eps)
             supp = w_z != 0
@@ -744,7 +761,7 @@ def _run(model: _Model, w: Array, b: float, schedule: Any, eta_floor: float | No
             if np.any(w_z != w):
                 it_z += 1
                 record_trial(w_z, b, 0.0, "support")
-            w_p, b_p, _, _ = _polish(model, w_z, b, tol, 25, record_trial, None, it_z)
+            w_p, b_p, _, _ = _polish(model, w_z, b, tol, 15, record_trial, None, it_z)
             if _stationarity_at(model, w_p, b_p) <= tol:
                 w, b, trial_done = w_p, b_p, True
                 if callback is not None:  # the accepted trial's iterates, in order
@@ -848,12 +865,17 @@ def _norm_inf(w: Array) -> float:
     return float(np.max(np.abs(w))) if w.size else 0.0
 
 
-def _separated(model: _Model, w: Array, b: float) -> bool:
-    """Binomial, perfect fit (log-loss < 1e-10) and a penalty bounded far out (or λ = 0)."""
+def _separated(model: _Model, w: Array, b: float, loss_below: float | None = None) -> bool:
+    """Binomial data perfectly classified by (w, b) — every (2y − 1)θ > 0 — with an objective
+    that is not coercive along w (λ = 0, or a penalty flat far out: η̂(10¹²) = ∞), so that no
+    finite minimiser exists. ``loss_below``: also require the log-loss below it (the stop
+    rule of the iterations)."""
     if model.family.name != "binomial":
         return False
     theta = model.theta(w, b)
-    if model.loss(theta) >= 1e-10:
+    if not np.all((2.0 * model.y - 1.0) * theta > 0):
+        return False
+    if loss_below is not None and model.loss(theta) >= loss_below:
         return False
     if np.all(model.lam == 0):
         return True
@@ -889,9 +911,7 @@ def _polish(model: _Model, w: Array, b: float, tol: float, max_polish: int, reco
     stop = False
     for _ in range(max_polish):
         free = ((w != 0) | unpen) & model.informative
-        theta = model.theta(w, b)
-        g, gb = model.grad(theta)
-        st, dist = model.stationarity(w, g, gb)
+        theta, g, gb, st, dist = model.evaluate(w, b)
         if st <= tol:
             break
         f0 = model.loss(theta) + model.pen_value(w)
@@ -1098,6 +1118,11 @@ def eta_trick_update(
         eta = penalty.eta_hat(np.sqrt(w[active] ** 2 + eps) if eps > 0 else w[active])
     with np.errstate(divide="ignore"):
         delta = np.where(np.isinf(eta) | (lamv[active] == 0), 0.0, lamv[active] / eta)
+    # η = 0 (a zero weight of a penalty with a kink, ε = 0): the ridge weight λ/η is +∞, so the
+    # coefficient stays exactly 0 (MATH.md §3: η̂ = 0 is absorbing) and leaves the solve.
+    pinned = np.isinf(delta)
+    w[active[pinned]] = 0.0
+    active, delta = active[~pinned], delta[~pinned]
     b = intercept if model.has_b else 0.0
     w2, b2 = _weighted_ridge(model, w, b, active, delta)
     return w2, model.final_intercept(w2, b2)
