@@ -41,6 +41,8 @@ def test_regressor_is_lasso():
     np.testing.assert_allclose(est.coef_, sk.coef_, atol=1e-6)
     assert est.intercept_ == pytest.approx(sk.intercept_, abs=1e-6)
     assert est.n_iter_ >= 1 and est.converged_
+    # R² moves at first order with the coefficients (|δ| ≲ 1e-10 in practice, ×‖X‖·‖r‖/TSS
+    # ~ 1): 1e-8 is rounding with room, yet catches any difference in the fit.
     assert est.score(X, y) == pytest.approx(sk.score(X, y), abs=1e-8)
 
 
@@ -54,6 +56,7 @@ def test_classifier_labels_probabilities_and_solver_equivalence():
     # The estimator is a thin wrapper: identical computation.
     np.testing.assert_array_equal(clf.coef_, res.coef)
     proba = clf.predict_proba(X)
+    # σ(−t) + σ(t) = 1 and exp(log σ) = σ: rounding only (a few ulps).
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-15)
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-12)
     assert np.mean(clf.predict(X) == labels) > 0.95
@@ -68,7 +71,8 @@ def test_poisson_regressor_is_sklearn_poisson():
     est = IRLSPoissonRegressor("ridge", alpha=0.05).fit(X, y)
     sk = PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=10_000, solver="newton-cholesky")
     sk.fit(X, y)
-    # Two Newton solvers on the same strictly convex problem: 1e-9.
+    # Two Newton solvers on the same strictly convex problem, both to 1e-12: 1e-9 (and the
+    # D² they imply).
     np.testing.assert_allclose(est.coef_, sk.coef_, atol=1e-9)
     assert est.score(X, y) == pytest.approx(sk.score(X, y), abs=1e-9)
     with pytest.raises(ValueError, match="nonnegative counts"):

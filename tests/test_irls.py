@@ -134,7 +134,7 @@ def test_dropout_is_weighted_ridge_by_mask_enumeration(fit_intercept):
     # 64 masks summed then one solve: rounding only, 1e-10 relative.
     np.testing.assert_allclose(res.coef, w_mc, rtol=1e-10, atol=1e-12)
     assert res.intercept == pytest.approx(b_mc, rel=1e-10, abs=1e-12)
-    # The converter of glm gives the same ridge weights.
+    # The converter of glm gives the same ridge weights (same products: rounding).
     np.testing.assert_allclose(glm.dropout_ridge_weights_sum_to_mean(v, X), v * c, rtol=1e-14)
 
 
@@ -187,7 +187,8 @@ def test_lam_max_is_the_smallest_lambda_with_zero_solution():
     lb = lam_max(Xb, yb, L1(), "binomial")
     assert np.all(irls(Xb, yb, L1(), lb * (1 + 1e-9), family="binomial").coef == 0)
     assert np.any(irls(Xb, yb, L1(), lb * 0.95, family="binomial").coef != 0)
-    # MCP shares the kink Ω'(0+) = 1: same λ_max; ℓ0.5 (∞ slope) and ridge (no kink) have none.
+    # MCP shares the kink Ω'(0+) = 1: same λ_max (same floating-point operations, 1e-15);
+    # ℓ0.5 (∞ slope) and ridge (no kink) have none.
     assert lam_max(X, y, MCP(3.0, 1.0)) == pytest.approx(lmax, rel=1e-15)
     with pytest.raises(ValueError, match="stationary for every"):
         lam_max(X, y, Lp(0.5))
@@ -330,6 +331,7 @@ def test_schedules_are_pure_and_follow_their_rules():
     s1 = cy.update(s0, w0 + 0.5)  # ‖Δw‖ = 1 ≥ √ε/100: stays
     assert s1.eps == 1.0
     s2 = cy.update(s1, w0 + 0.5 + 1e-3)  # ‖Δw‖ = 2e-3 < 1e-2: ÷10
+    # Schedule arithmetic (one multiplication): pytest.approx's default 1e-6 is ample.
     assert s2.eps == pytest.approx(0.1)
     assert s0.eps == 1.0  # the old state is untouched
     s = s2
