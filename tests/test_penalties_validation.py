@@ -162,3 +162,14 @@ def test_nonseparable_faces_say_so():
         HardThreshold(1).value([1.0])
     with pytest.raises(ValueError, match="not convex"):
         LogSum(1.0).to_cvxpy(None)
+
+
+def test_subdiff_distance_at_zero_lambda_is_gradient_norm():
+    # λ = 0: the stationarity residual is |∇L| everywhere, also at w = 0 for ℓp with p < 1,
+    # whose slope at 0 is infinite (0·∞ must not leak a NaN).
+    from dualreg.penalties import Lp
+
+    d = Lp(0.5).subdiff_distance([0.0, 1.0], [0.3, -0.2], 0.0)
+    np.testing.assert_array_equal(d, [0.3, 0.2])
+    # With λ > 0 a zero coordinate is stationary for any finite gradient (infinite slope).
+    assert Lp(0.5).subdiff_distance([0.0], [5.0], 0.1)[0] == 0.0

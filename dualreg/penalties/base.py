@@ -168,7 +168,10 @@ class Penalty:
         grad = as_finite_array(grad, "grad")
         lam = float(check_nonnegative(lam, "lam"))
         nonzero = np.abs(grad + lam * self.derivative(w))
-        at_zero = np.maximum(np.abs(grad) - lam * self.slope_at_zero(), 0.0)
+        # λ = 0 leaves no subdifferential to absorb the gradient (and 0·∞ would be NaN for
+        # penalties with an infinite slope at 0, such as ℓp with p < 1).
+        kink = lam * self.slope_at_zero() if lam > 0 else 0.0
+        at_zero = np.maximum(np.abs(grad) - kink, 0.0)
         return np.where(w != 0, nonzero, at_zero)
 
     def to_cvxpy(self, expr: Any) -> Any:
