@@ -1,1 +1,159 @@
-"""T2, the second-order GLM penalty and its error (proofs/T2_glm_second_order.md)."""
+"""T2, the second-order GLM penalty and its error (proofs/T2_glm_second_order.md).
+
+The exact expected dropout objectives (Bernoulli by enumeration of the 2^d masks, Gaussian by
+Gauss–Hermite) and the first-order gap constants come from ``dualreg.torch.expected``; torch
+is imported inside the checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+import numpy as np
+
+from dualreg.verify.claims.t9_montecarlo import (
+    band,
+    band_why,
+    compare,
+    full,
+    one_thread,
+    power,
+    train,
+)
+from dualreg.verify.registry import Context, Measurement, claim
+
+PROOF_T2 = "proofs/T2_glm_second_order.md"
+RATES = (0.005, 0.01, 0.02)
+
+
+def binomial_data(n: int = 300, seed: int = 5, scale: float = 1.0,
+                  offset: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The proof's design: n × 5 exponential (nonnegative, skewed) features, population labels
+    y = σ(θ), so the MLE is the generating coefficient and scales exactly with the signal.
+    Fixed (not seeded from ctx): the proof's table and the tolerances refer to it."""
+    rng = np.random.default_rng(seed)
+    X = rng.exponential(1.0, (n, 5))
+    w0 = np.array([1.0, -0.8, 0.6, 0.5, -0.4])
+    theta = offset + scale * X @ w0
+    return X, 1.0 / (1.0 + np.exp(-theta))
+
+
+def rel_gap(X: np.ndarray, y: np.ndarray, mask: str, rate: float) -> tuple[float, float]:
+    """G = ‖w_drop − w_Fisher‖/‖w_mle − w_drop‖ and u = mean |x_ij w_drop,j|."""
+    from dualreg.torch import expected as ex
+
+    w_m, b_m = ex.solve_glm(X, y)
+    v = rate if mask == "gaussian" else rate / (1 - rate)
+    w_d, _ = ex.solve_expected_dropout(X, y, "binomial", mask, rate, x0=np.r_[w_m, b_m])
+    w_q, _ = ex.solve_fisher_ridge(X, y, "binomial", v, x0=np.r_[w_m, b_m])
+    return float(np.linalg.norm(w_d - w_q) / np.linalg.norm(w_m - w_d)), float(
+        np.mean(np.abs(X * w_d)))
+
+
+@lru_cache(maxsize=4)
+def _gaps(mask: str, rates: tuple[float, ...]) -> np.ndarray:
+    X, y = binomial_data()
+    with one_thread():
+        return np.array([rel_gap(X, y, mask, r)[0] for r in rates])
+
+
+def _slopes(xs, ys) -> np.ndarray:
+    return np.diff(np.log(ys)) / np.diff(np.log(xs))
+
+
+def _rates(ctx: Context) -> tuple[float, ...]:
+    return (0.0025, *RATES, 0.04) if full(ctx) else RATES
+
+
+@claim("T2.gaussian-slope",
+       "Gaussian masks: the relative gap G between the exact expected-objective minimiser and "
+       "the Fisher ridge is O(σ²) (log–log slope 1) and small", PROOF_T2)
+def gaussian_slope(ctx: Context) -> Iterator[Measurement]:
+    rates = _rates(ctx)
+    g = _gaps("gaussian", rates)
+    s = _slopes(rates, g)
+    yield Measurement(f"max |slope − 1| of log G vs log σ², σ² ∈ {list(rates)}",
+                      float(np.max(np.abs(s - 1.0))), 0.15,
+                      "the next order is O(σ²) relative (measured slopes 0.97–0.99); 0.15 "
+                      "admits it, a slope-0 (Bernoulli-like) gap cannot pass")
+    i = rates.index(0.005)
+    yield Measurement("G at σ² = 0.005", float(g[i]), 0.01,
+                      "C_G σ² ≈ 0.0024 predicted; 0.01 separates it from the Bernoulli gap "
+                      "(≈ 0.34 at every p)")
+
+
+@claim("T2.bernoulli-p-slope",
+       "Bernoulli masks: G does not vanish as p → 0 (log–log slope 0 in p, G > 0.1)", PROOF_T2)
+def bernoulli_p_slope(ctx: Context) -> Iterator[Measurement]:
+    rates = _rates(ctx)
+    g = _gaps("bernoulli", rates)
+    s = _slopes(rates, g)
+    yield Measurement(f"max |slope| of log G vs log p, p ∈ {list(rates)}",
+                      float(np.max(np.abs(s))), 0.1,
+                      "an O(p) drift of the slope (measured −0.016, −0.032); a Gaussian-like "
+                      "O(p) gap would have slope 1")
+    yield Measurement("G at p = 0.005", float(g[rates.index(0.005)]), 0.1,
+                      "C_B = 0.345 predicted: the gap stays O(u), not O(p)", mode="ge")
+
+
+@claim("T2.bernoulli-u-slope",
+       "Bernoulli masks: G = O(u), u the size of the dropped contributions |x_ij w_j| (log–log "
+       "slope 1 in u at p = 0.01)", PROOF_T2)
+def bernoulli_u_slope(ctx: Context) -> Iterator[Measurement]:
+    scales = (0.05, 0.1, 0.2, 0.4) if full(ctx) else (0.1, 0.2, 0.4)
+    with one_thread():
+        gu = [rel_gap(*binomial_data(scale=s), "bernoulli", 0.01) for s in scales]
+    s = _slopes([g[1] for g in gu], [g[0] for g in gu])
+    yield Measurement(f"max |slope − 1| of log G vs log u, signal scales {list(scales)}",
+                      float(np.max(np.abs(s - 1.0))), 0.2,
+                      "first order in u plus O(u²): measured 1.09, 0.97; ±0.2 for the O(u) "
+                      "drift of the slope")
+
+
+@claim("T2.limits",
+       "the first-order constants of the proof: G_Bernoulli(p) → C_B and G_Gaussian/σ² → C_G "
+       "(dualreg.torch.expected.bernoulli_gap_limit, gaussian_gap_slope)", PROOF_T2)
+def limits(ctx: Context) -> Iterator[Measurement]:
+    from dualreg.torch import expected as ex
+
+    X, y = binomial_data()
+    with one_thread():
+        c_b = ex.bernoulli_gap_limit(X, y, "binomial")
+        c_g = ex.gaussian_gap_slope(X, y, "binomial")
+    why = ("the O(rate) corrections move G by ~0.6 % per doubling of the rate (measured 1.1 % "
+           "and 1.3 % at rate 0.005): 2 % admits them, not a wrong constant")
+    rates = _rates(ctx)
+    i = rates.index(0.005)
+    yield Measurement(f"|G_B(0.005)/C_B − 1|, C_B = {c_b:.4f}",
+                      abs(_gaps("bernoulli", rates)[i] / c_b - 1.0), 0.02, why)
+    yield Measurement(f"|G_G(0.005)/(0.005·C_G) − 1|, C_G = {c_g:.4f}",
+                      abs(_gaps("gaussian", rates)[i] / (0.005 * c_g) - 1.0), 0.02, why)
+
+
+@claim("T2.monte-carlo",
+       "logistic regression, Bernoulli input dropout p = 0.2: the Monte-Carlo mean is the "
+       "minimiser of the exact expected objective, and its distance to the Fisher ridge is the "
+       "exact gap, resolved beyond 4 SE", PROOF_T2)
+def monte_carlo_gap(ctx: Context) -> Iterator[Measurement]:
+    from dualreg.torch import BernoulliDropout
+    from dualreg.torch import expected as ex
+
+    n = 300 if full(ctx) else 150
+    X, y = binomial_data(n=n)
+    p = 0.2
+    v = p / (1 - p)
+    K, T = (64, 3000) if full(ctx) else (16, 1000)
+    with one_thread():
+        w_m, b_m = ex.solve_glm(X, y)
+        w_d, b_d = ex.solve_expected_dropout(X, y, "binomial", "bernoulli", p,
+                                             x0=np.r_[w_m, b_m])
+        w_q, _ = ex.solve_fisher_ridge(X, y, "binomial", v, x0=np.r_[w_m, b_m])
+        res = train(ctx, X, y, BernoulliDropout(p, target="input"), 201, family="binomial",
+                    intercept=True, replicas=K, steps=T, lr=0.5, schedule="inverse_sqrt",
+                    init=w_m)
+    name = f"n={n}, K={K}, T={T} vs exact E L"
+    yield from compare(name, res, w_d)
+    yield Measurement(f"{name}: intercept |mean − b|/SE",
+                      abs(res.intercept_mean - b_d) / res.intercept_se, band(K), band_why(K, 1))
+    yield power(f"n={n}, K={K}", res, w_q, what="the Fisher ridge")
