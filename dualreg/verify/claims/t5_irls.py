@@ -273,7 +273,7 @@ def floor_penalty(ctx: Context) -> Iterator[Measurement]:
         bound = float(pen.value(np.array([t_m]))[0] - pen.value(np.zeros(1))[0]
                       - t_m**2 / (2 * eta_min))
         yield Measurement(f"{pen!r}: max violation of 0 ≤ Ω_fl − Ω ≤ bound {bound:.3g}",
-                          float(max(-gap.min(), gap.max() - bound, 0.0)), 1e-12,
+                          float(max(-gap.min(), gap.max() - bound, 0.0)) + 0.0, 1e-12,
                           "the bound is attained at 0: rounding only")
         # The clamped iteration η = max(η̂(w), η_min), from least squares.
         w = np.linalg.solve(G, r)

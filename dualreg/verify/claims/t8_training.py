@@ -94,7 +94,7 @@ def ydrop_denser(ctx: Context) -> Iterator[Measurement]:
             runs[name] = train(ctx, X, y, layer, 810 + salt, replicas=K, steps=T, lr=0.1,
                                init=ols)
             z = float(np.max(z_scores(runs[name].coef_mean, runs[name].coef_se, refs[name])))
-            yield Measurement(f"{name}, K={K}, T={T}: max_j |mean − frozen fixed point|/SE",
+            yield Measurement(f"{name}, K={K}, T={T}: max |mean − frozen fixed point|/SE",
                               z, band(K), band_why(K, b.size))
     h = {k: _hoyer(r.coef) for k, r in runs.items()}
     m = {k: float(v.mean()) for k, v in h.items()}
