@@ -64,3 +64,15 @@ def test_sign_flip_in_eta_hat_is_caught(monkeypatch):
     rows = run(["T4.eta-hat"], Context(), progress=False)
     assert any((not r.passed) and "LogSum" in r.check for r in rows)
     assert np.isfinite([r.measured for r in rows]).all()
+
+
+def test_every_claim_is_indexed_and_has_its_proof():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    index = (root / "proofs" / "README.md").read_text(encoding="utf-8")
+    ids = select(None)
+    missing = [i for i in ids if f"`{i}`" not in index]
+    assert not missing, f"claims missing from proofs/README.md: {missing}"
+    for i in ids:
+        assert (root / CLAIMS[i].proof).is_file(), f"{i}: no proof file {CLAIMS[i].proof}"
