@@ -64,6 +64,45 @@ class DualDefinedPenalty(Penalty):
         return np.where(t > 0, s, self._slope_zero())
 
 
+class _VariationalDual(DualDefinedPenalty):
+    r"""Shared inversion for the two variational-dropout duals (f' in closed form).
+
+    :math:`\log w(\eta) = \log\eta + \tfrac12\log f'(\eta)` is tabulated on
+    :math:`\eta \in [10^{-14}, 10^{20}]` and inverted with quasi-Newton polishing; outside the
+    table each subclass gives its asymptote (``_eta_hat_small``, ``_eta_hat_large``).
+    """
+
+    _LOG_ETA_RANGE = (np.log(1e-14), np.log(1e20))
+
+    def dual_derivative(self, eta: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _eta_hat_small(self, t):
+        raise NotImplementedError
+
+    def _eta_hat_large(self, t):
+        raise NotImplementedError
+
+    @cached_property
+    def _inverse(self) -> _numerics.MonotoneInverse:
+        def log_w(s):
+            return s + 0.5 * np.log(self.dual_derivative(np.exp(s)))
+
+        return _numerics.MonotoneInverse(log_w, *self._LOG_ETA_RANGE)
+
+    def _eta_hat(self, t):
+        inv = self._inverse
+        with np.errstate(divide="ignore"):
+            logt = np.log(t)
+        mid = np.exp(inv(logt))
+        below, above = logt < inv.y_lo, logt > inv.y_hi
+        return np.where(below, self._eta_hat_small(t),
+                        np.where(above, self._eta_hat_large(t), mid))
+
+    def _slope_zero(self):
+        return 1.0  # f'(0) = 1 for both forms
+
+
 # --------------------------------------------------------------------------- VarDrop
 def _build_dawson_anchors() -> tuple[np.ndarray, np.ndarray]:
     """Anchors U_k and F(U_k) = ∫_0^{U_k} D(u) du, each panel by 40-point Gauss–Legendre."""
@@ -99,7 +138,7 @@ def dawson_integral(u: Any) -> np.ndarray:
     return np.where(inside, near, far)
 
 
-class VarDrop(DualDefinedPenalty):
+class VarDrop(_VariationalDual):
     r"""Variational dropout (Kingma et al. 2015) with the log-uniform prior, exact form.
 
     Dual :math:`f(\eta) = \int_0^\eta \frac{D(\sqrt{s/2})}{\sqrt{s/2}}ds
@@ -108,8 +147,6 @@ class VarDrop(DualDefinedPenalty):
     :math:`\sigma^2 = \lambda/(c\eta)`; at λ = c = 1, :math:`\sigma^2 = 1/\eta` is the variance
     ratio α of Molchanov et al. Ω ≈ |w| near 0 and ≈ log|w| + (1 + γ_E + log 2)/2 far out.
     """
-
-    _LOG_ETA_RANGE = (np.log(1e-14), np.log(1e20))
 
     def _dual(self, eta):
         with np.errstate(invalid="ignore"):
@@ -124,37 +161,23 @@ class VarDrop(DualDefinedPenalty):
             ratio = special.dawsn(u) / u
         return np.where(u < 1e-6, 1.0 - eta / 3.0, ratio)
 
-    @cached_property
-    def _inverse(self) -> _numerics.MonotoneInverse:
-        def log_w(s):
-            eta = np.exp(s)
-            return s + 0.5 * np.log(self.dual_derivative(eta))
+    def _eta_hat_small(self, t):
+        return t * (1.0 + t / 6.0)  # η = w(1 + w/6) + O(w³) from f'(η) = 1 − η/3 + O(η²)
 
-        return _numerics.MonotoneInverse(log_w, *self._LOG_ETA_RANGE)
-
-    def _eta_hat(self, t):
-        inv = self._inverse
-        with np.errstate(divide="ignore"):
-            logt = np.log(t)
-        mid = np.exp(inv(logt))
-        small = t * (1.0 + t / 6.0)  # η = w(1 + w/6) + O(w³) from f'(η) = 1 − η/3 + O(η²)
-        large = t * t - 1.0  # f'(η) = 1/η + 1/η² + O(η⁻³) ⇒ w² = η + 1
-        return np.where(logt < inv.y_lo, small, np.where(logt > inv.y_hi, large, mid))
-
-    def _slope_zero(self):
-        return 1.0
+    def _eta_hat_large(self, t):
+        return t * t - 1.0  # f'(η) = 1/η + 1/η² + O(η⁻³) ⇒ w² = η + 1
 
 
-class VarDropApprox(DualDefinedPenalty):
+class VarDropApprox(_VariationalDual):
     r"""Variational dropout with Molchanov et al.'s (2017) sigmoid approximation of the KL.
 
     With α = 1/η (λ = c = 1): :math:`f(\eta) = 2\,\mathrm{KL} = 2k_1(1 - \sigma(k_2 - k_3\log\eta))
     + \log(1+\eta)`, k1 = 0.63576, k2 = 1.87320, k3 = 1.48695; f(0) = 0, f'(0) = 1 and
-    :math:`f - \log\eta \to 2k_1`. Its gap to :class:`VarDrop` is at most ~0.015.
+    :math:`f - \log\eta \to 2k_1`. Its gap to :class:`VarDrop` is at most 0.0188 in f
+    (0.0094 in KL units) on η ∈ [1e-3, 1e4].
     """
 
     K1, K2, K3 = 0.63576, 1.87320, 1.48695
-    _LOG_ETA_RANGE = (np.log(1e-14), np.log(1e20))
 
     def _dual(self, eta):
         with np.errstate(divide="ignore"):
@@ -170,23 +193,11 @@ class VarDropApprox(DualDefinedPenalty):
             sig_term = np.where(eta > 0, 2 * self.K1 * self.K3 * s * (1 - s) / eta, 0.0)
         return sig_term + 1.0 / (1.0 + eta)
 
-    @cached_property
-    def _inverse(self) -> _numerics.MonotoneInverse:
-        def log_w(s):
-            return s + 0.5 * np.log(self.dual_derivative(np.exp(s)))
+    def _eta_hat_small(self, t):
+        return t  # f'(η) → 1 below the table
 
-        return _numerics.MonotoneInverse(log_w, *self._LOG_ETA_RANGE)
-
-    def _eta_hat(self, t):
-        inv = self._inverse
-        with np.errstate(divide="ignore"):
-            logt = np.log(t)
-        mid = np.exp(inv(logt))
-        # Below the table f'(η) → 1 (η̂ ≈ t); above it f'(η) ≈ 1/(1+η) (η̂ ≈ t² − 1).
-        return np.where(logt < inv.y_lo, t, np.where(logt > inv.y_hi, t * t - 1.0, mid))
-
-    def _slope_zero(self):
-        return 1.0
+    def _eta_hat_large(self, t):
+        return t * t - 1.0  # f'(η) ≈ 1/(1 + η) above the table
 
 
 # --------------------------------------------------------------------------- hard concrete
