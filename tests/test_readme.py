@@ -37,3 +37,12 @@ def test_catalogue_formulas_hold_for_closed_forms():
         p = CATALOGUE[name].build()
         np.testing.assert_allclose(p.value(w), omega, rtol=1e-12, err_msg=name)
         np.testing.assert_allclose(p.eta_hat(w), eta, rtol=1e-12, err_msg=name)
+
+
+def test_readme_python_quick_start_runs():
+    # Every ```python block of the README is executed as written.
+    text = README.read_text(encoding="utf-8")
+    blocks = [b.split("```")[0] for b in text.split("```python")[1:]]
+    assert blocks, "the README has no Python quick start"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
