@@ -76,3 +76,17 @@ def test_every_claim_is_indexed_and_has_its_proof():
     assert not missing, f"claims missing from proofs/README.md: {missing}"
     for i in ids:
         assert (root / CLAIMS[i].proof).is_file(), f"{i}: no proof file {CLAIMS[i].proof}"
+
+
+def test_atomic_writes_get_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    from dualreg import _io
+
+    target = tmp_path / "out.txt"
+    _io.write_text(target, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert target.read_text() == "x" and list(tmp_path.iterdir()) == [target]
