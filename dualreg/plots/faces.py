@@ -1,0 +1,137 @@
+r"""Figure ``faces``: every separable penalty of the catalogue with its four faces.
+
+One row per catalogue entry (default parameters, :data:`dualreg.penalties.CATALOGUE`), four
+columns (MATH.md §3–4, λ = c = 1):
+
+1. :math:`\Omega(w) - \Omega(0)` on |w| ∈ [0, 4];
+2. the reweighting :math:`\hat\eta(w) = |w|/\Omega'(|w|)` (log axis; +∞ where Ω is flat, drawn
+   as a shaded band);
+3. the η-trick dual :math:`f(\eta)` on η ∈ [1e-3, 1e3] (log axis) — superquadratic penalties have
+   none, which the panel says;
+4. the keep probability :math:`\alpha(w) = \hat\eta/(\hat\eta + 1)` of the adaptive dropout rule
+   that implements Ω.
+
+The row title carries the curvature class (colour-coded). The non-separable entries
+(``HardThreshold``, ``ARD``) have no per-coordinate faces and are listed in the caption only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.ticker import NullLocator
+
+from dualreg.penalties import CATALOGUE
+from dualreg.plots._common import CLASS_COLOURS, Context, Output, class_label, csv_text, pyplot
+
+W_MAX = 4.0
+ETA_RANGE = (1e-3, 1e3)
+
+
+def entries() -> list[tuple[str, object]]:
+    """(name, penalty) for every separable catalogue entry, in catalogue order."""
+    out = []
+    for name, entry in CATALOGUE.items():
+        if entry.cls.__name__ in ("HardThreshold", "ARD"):
+            continue
+        out.append((name, entry.build()))
+    return out
+
+
+def faces(penalty, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The four faces on their grids: face name -> (x, y); ``dual`` absent without η-form."""
+    w = np.linspace(0.0, W_MAX, n)
+    out = {
+        "omega": (w, penalty.value(w) - penalty.value(np.zeros(1))[0]),
+        "eta_hat": (w, penalty.eta_hat(w)),
+        "keep_prob": (w, penalty.keep_prob(w, 1.0, 1.0)),
+    }
+    if penalty.has_eta_form:
+        eta = np.geomspace(*ETA_RANGE, n)
+        out["dual"] = (eta, penalty.dual(eta))
+    return out
+
+
+def _row_label(name: str, params: dict) -> str:
+    """Penalty name over its parameters, two per line (floats to 3 significant digits)."""
+    items = [f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()]
+    lines = [name] + [", ".join(items[i : i + 2]) for i in range(0, len(items), 2)]
+    return "\n".join(lines)
+
+
+def make(ctx: Context) -> Output:
+    """Draw the 4-column grid (deterministic; the quick budget uses coarser grids)."""
+    plt = pyplot()
+    n = 120 if ctx.quick else 300
+    rows = entries()
+    fig, axes = plt.subplots(len(rows), 4, figsize=(12.5, 1.75 * len(rows)),
+                             constrained_layout=True, squeeze=False)
+    for i in range(1, len(rows)):
+        for j in (0, 1, 3):  # the dual column keeps its own axis (one panel has no dual)
+            axes[i, j].sharex(axes[0, j])
+            axes[i - 1, j].tick_params(labelbottom=False)
+    titles = ["Ω(w) − Ω(0)", "η̂(w) = |w| / Ω′(|w|)", "dual f(η)", "keep prob. α(w), λ = c = 1"]
+    records = []
+    for i, (name, pen) in enumerate(rows):
+        cls = pen.curvature_class
+        colour = CLASS_COLOURS.get(cls, "black")
+        data = faces(pen, n)
+        ax = axes[i]
+        for j, key in enumerate(["omega", "eta_hat", "dual", "keep_prob"]):
+            a = ax[j]
+            if i == 0:
+                a.set_title(titles[j], fontsize=10, fontweight="bold")
+            if key not in data:
+                a.text(0.5, 0.5, "no η-form\n(superquadratic: Ω is a sup,\n"
+                       "not an inf, of quadratics)", ha="center", va="center", fontsize=8,
+                       color=colour, transform=a.transAxes)
+                a.axis("off")
+                continue
+            x, y = data[key]
+            records += [(name, cls, key, xi, yi) for xi, yi in zip(x, y, strict=True)]
+            if key == "eta_hat":
+                finite = np.isfinite(y) & (y > 0)
+                a.plot(x[finite], y[finite], color=colour, lw=1.6)
+                a.set_yscale("log")
+                a.yaxis.set_minor_locator(NullLocator())
+                inf = np.isinf(y)
+                if inf.any():
+                    a.axvspan(x[inf].min(), W_MAX, color=colour, alpha=0.12, lw=0)
+                    a.text(0.97, 0.08, "η̂ = +∞", ha="right", fontsize=7, color=colour,
+                           transform=a.transAxes)
+            elif key == "dual":
+                finite = np.isfinite(y)
+                a.plot(x[finite], y[finite], color=colour, lw=1.6)
+                a.set_xscale("log")
+                a.xaxis.set_minor_locator(NullLocator())
+                if (~finite).any():
+                    a.axvspan(x[~finite].min(), ETA_RANGE[1], color=colour, alpha=0.12, lw=0)
+                    a.text(0.97, 0.08, "f = +∞", ha="right", fontsize=7, color=colour,
+                           transform=a.transAxes)
+            elif key == "keep_prob":
+                a.plot(x, y, color=colour, lw=1.6)
+                a.set_ylim(-0.04, 1.04)
+            else:
+                a.plot(x, y, color=colour, lw=1.6)
+            if i == len(rows) - 1:
+                a.set_xlabel("η" if key == "dual" else "|w|", labelpad=1)
+        ax[0].set_ylabel(_row_label(name, pen.params), fontsize=8.5, fontweight="bold")
+        # Badge in the empty corner: lower right under a concave Ω(√θ), upper left otherwise.
+        corner = (0.03, 0.94, "left", "top") if cls == "superquadratic" else (
+            0.97, 0.06, "right", "bottom")
+        ax[0].text(corner[0], corner[1], class_label(cls), transform=ax[0].transAxes,
+                   fontsize=8, ha=corner[2], va=corner[3], color="white", fontweight="bold",
+                   bbox={"boxstyle": "round,pad=0.25", "fc": colour, "ec": "none"})
+    skipped = [n for n, e in CATALOGUE.items() if e.cls.__name__ in ("HardThreshold", "ARD")]
+    fig.suptitle(
+        "Faces of the catalogue penalties (MATH.md §3–5). Not shown, non-separable: "
+        + ", ".join(skipped),
+        fontsize=10,
+    )
+    data_csv = csv_text(["penalty", "class", "face", "x", "y"], records)
+    counts = {}
+    for _, pen in rows:
+        counts[pen.curvature_class] = counts.get(pen.curvature_class, 0) + 1
+    summary = f"{len(rows)} separable penalties: " + ", ".join(
+        f"{v} {k}" for k, v in counts.items()
+    ) + "."
+    return Output(fig, {"faces.csv": data_csv}, summary, dpi=90)

@@ -1,0 +1,110 @@
+r"""Figure ``penalties``: the penalty comparison of LeJeune, Javadi & Baraniuk (NeurIPS 2021).
+
+Left, the *scalar penalty* :math:`\lambda[\Omega(w) - \Omega(0.01)]` against |w| on
+``logspace(-2, log10(5), 100)``. Right, the *vector penalty*: in d = 32 dimensions, for
+k = 0, …, 32 the vector with k equal entries :math:`1/\sqrt{k + 10^{-3}}` (unit norm up to the
+1e-3) and zeros elsewhere, :math:`\lambda[\sum_j\Omega(w_j) - \min_k\sum_j\Omega(w_j)]`.
+
+Penalties and levels, as in the paper: variational dropout (exact Dawson form, λ = 1), standout
+(λ = 1), hard concrete (λ = 1), magnitude pruning ``HardThreshold(16)`` (right panel only: 0 up
+to 16 nonzeros, +∞ beyond), LogSum(ε = 2) with λ = 2 and MCP(a = ½, scale = √2) with λ = √2.
+Every value comes from the penalty objects of :mod:`dualreg.penalties`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dualreg.penalties import MCP, HardConcrete, HardThreshold, LogSum, Standout, VarDrop
+from dualreg.plots._common import Context, Output, columns_csv, pyplot
+
+D = 32
+K_HARD = 16
+W_REF = 0.01
+
+
+def scalar_grid() -> np.ndarray:
+    """The |w| grid of the left panel: ``logspace(-2, log10(5), 100)``."""
+    return np.logspace(-2, np.log10(5.0), 100)
+
+
+def vectors(d: int = D) -> np.ndarray:
+    """Row k (k = 0..d): k entries 1/√(k + 1e-3), zeros elsewhere."""
+    out = np.zeros((d + 1, d))
+    for k in range(1, d + 1):
+        out[k, :k] = 1.0 / np.sqrt(k + 1e-3)
+    return out
+
+
+def methods() -> list[tuple[str, object, float, str]]:
+    """(label, penalty, λ, kind) for the separable penalties of the figure."""
+    return [
+        ("VarDrop", VarDrop(), 1.0, "dropout"),
+        ("Standout", Standout(), 1.0, "dropout"),
+        ("HardConcrete", HardConcrete(), 1.0, "dropout"),
+        ("LogSum(ε=2), λ=2", LogSum(2.0), 2.0, "classical"),
+        ("MCP(a=½, scale=√2), λ=√2", MCP(0.5, np.sqrt(2.0)), np.sqrt(2.0), "classical"),
+    ]
+
+
+def compute() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The two panels' data: ``({"w": .., label: ..}, {"k": .., label: ..})``."""
+    w = scalar_grid()
+    vec = vectors()
+    scalar = {"w": w}
+    vector = {"k": np.arange(D + 1)}
+    for label, pen, lam, _ in methods():
+        scalar[label] = lam * (pen.value(w) - pen.value(np.array([W_REF]))[0])
+        totals = pen.value(vec).sum(axis=1)
+        vector[label] = lam * (totals - totals.min())
+    hard = HardThreshold(K_HARD)
+    totals = np.array([hard.total(v) for v in vec])
+    vector[f"HardThreshold({K_HARD})"] = totals - totals.min()
+    return scalar, vector
+
+
+def make(ctx: Context) -> Output:
+    """Draw the figure (no randomness, same in quick and full mode)."""
+    plt = pyplot()
+    scalar, vector = compute()
+    styles = {"dropout": "-", "classical": "--"}
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.0), constrained_layout=True)
+    for (label, _, _, kind), col in zip(methods(), colours, strict=True):
+        ax1.plot(scalar["w"], scalar[label], styles[kind], color=col, lw=1.8, label=label)
+        ax2.plot(vector["k"], vector[label], styles[kind], color=col, lw=1.8, marker="o",
+                 ms=2.5, label=label)
+    ax1.set_xscale("log")
+    ax1.set(xlabel="|w|", ylabel="λ [Ω(w) − Ω(0.01)]", title="scalar penalty")
+    ax1.legend(loc="upper left", frameon=False)
+
+    hard = vector[f"HardThreshold({K_HARD})"]
+    finite = np.isfinite(hard)
+    ax2.plot(vector["k"][finite], hard[finite], ":", color="black", lw=1.8, marker="s", ms=2.5,
+             label=f"HardThreshold({K_HARD})")
+    ax2.axvspan(K_HARD + 0.5, D + 0.5, color="black", alpha=0.06, lw=0)
+    ax2.text(K_HARD + 1, 0.9, f"HardThreshold({K_HARD}) = +∞\nfor k > {K_HARD}", fontsize=8,
+             va="bottom")
+    ax2.set(xlabel="number of nonzero entries k (equal entries, ‖w‖₂ ≈ 1, d = 32)",
+            ylabel="λ [Ω(w) − min_k Ω]", title="vector penalty", xlim=(-0.5, D + 0.5))
+    ax2.legend(loc="upper left", frameon=False)
+    fig.suptitle("Effective penalties of dropout methods against classical sparse penalties "
+                 "(LeJeune, Javadi & Baraniuk 2021)", fontsize=10)
+
+    data = {
+        "penalties_scalar.csv": columns_csv(scalar),
+        "penalties_vector.csv": columns_csv(vector),
+    }
+    labels = [m[0] for m in methods()]
+    ranks = {lab.split("(")[0].split(",")[0]: vector[lab][1:] for lab in labels}
+    sparsest = [k for k, v in ranks.items() if np.argmin(v) == 0]
+    densest = [k for k, v in ranks.items() if np.argmin(v) != 0]
+    summary = (
+        "Among unit-norm vectors (k ≥ 1) the least penalty is at k = 1 (sparsest) for "
+        + ", ".join(sparsest)
+        + (f"; not for {', '.join(densest)}" if densest else "")
+        + "; the penalty at k = 32 relative to k = 1: "
+        + ", ".join(f"{k} {v[-1] - v[0]:.2f}" for k, v in ranks.items())
+        + "."
+    )
+    return Output(fig, data, summary)
