@@ -95,7 +95,7 @@ class Context:
 
         kwargs.setdefault("leave", False)
         kwargs.setdefault("dynamic_ncols", True)
-        return tqdm(iterable, disable=not self.progress, **kwargs)
+        return tqdm(iterable, disable=None if self.progress else True, **kwargs)  # TTY only
 
 
 @dataclass

@@ -80,7 +80,8 @@ def run(
     from tqdm import tqdm
 
     rows: list[Row] = []
-    bar = tqdm(total=len(ids), desc="verify", unit="claim", disable=not progress,
+    # disable=None: tqdm shows the bar on a terminal only, so logs stay one row per line.
+    bar = tqdm(total=len(ids), desc="verify", unit="claim", disable=None if progress else True,
                leave=False, file=stream)
 
     def emit(batch: list[Row]) -> None:
