@@ -15,6 +15,7 @@ vectorised methods.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -34,7 +35,7 @@ class NoEtaFormError(ValueError):
     """Raised when an η-trick quantity is asked of a penalty that has no η-form."""
 
 
-class Penalty:
+class Penalty(ABC):
     r"""A separable penalty :math:`\sum_j \Omega(w_j)` with all its faces.
 
     Attributes
@@ -57,19 +58,21 @@ class Penalty:
     kink_at_zero: bool = False
 
     # ----------------------------------------------------------------- hooks (t = |w| >= 0)
+    @abstractmethod
     def _omega(self, t: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Ω(t) for t >= 0."""
 
+    @abstractmethod
     def _slope(self, t: np.ndarray) -> np.ndarray:
         """Ω'(t) for t >= 0; at t = 0 the right derivative Ω'(0+)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _eta_hat(self, t: np.ndarray) -> np.ndarray:
         """t / Ω'(t), with its limit at t = 0 and +inf where Ω'(t) = 0."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _dual(self, eta: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """f(η) for η >= 0 (only called when the penalty has an η-form)."""
 
     def _prox(self, v: np.ndarray, step: np.ndarray) -> np.ndarray:
         """Prox of ``step * Ω`` at ``v >= 0``: a global 1-D search on [0, v].

@@ -6,6 +6,7 @@ column scale c, and at λ = c = 1 it is the method's own rule.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from functools import cached_property
 from typing import Any
 
@@ -48,8 +49,9 @@ class DualDefinedPenalty(Penalty):
     curvature_class = SUBQUADRATIC
     kink_at_zero = True
 
+    @abstractmethod
     def _slope_zero(self) -> float:
-        raise NotImplementedError
+        """Ω'(0+) = √f'(0)."""
 
     def _omega(self, t):
         eta = self._eta_hat(t)
@@ -74,14 +76,17 @@ class _VariationalDual(DualDefinedPenalty):
 
     _LOG_ETA_RANGE = (np.log(1e-14), np.log(1e20))
 
+    @abstractmethod
     def dual_derivative(self, eta: Any) -> np.ndarray:
-        raise NotImplementedError
+        """f'(η)."""
 
+    @abstractmethod
     def _eta_hat_small(self, t):
-        raise NotImplementedError
+        """η̂(t) below the table (its small-t asymptote)."""
 
+    @abstractmethod
     def _eta_hat_large(self, t):
-        raise NotImplementedError
+        """η̂(t) above the table (its large-t asymptote)."""
 
     @cached_property
     def _inverse(self) -> _numerics.MonotoneInverse:

@@ -65,6 +65,8 @@ Outputs: per-epoch fraction of nonzero weights and validation error for every me
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
@@ -101,7 +103,7 @@ def logsum_dual(eta):
     return 2.0 * torch.log((EPS + s) / 2.0) - (s - EPS) ** 2 / (4.0 * eta)
 
 
-class _Method:
+class _Method(ABC):
     """One training method: extra parameters, the loss, the post-step hook, keep probabilities.
 
     Subclasses implement :meth:`keep_probs` and override the hooks they need.
@@ -123,8 +125,9 @@ class _Method:
     def after_step(self, optimizer, lr: float) -> None:
         """Called after every optimiser step (under ``no_grad``)."""
 
+    @abstractmethod
     def keep_probs(self) -> list:
-        raise NotImplementedError
+        """Keep probability of every weight, per layer (a weight is pruned when < TOL)."""
 
     def eval_weights(self) -> list:
         """Weights with the pruned ones (α < TOL) set to zero."""
