@@ -122,8 +122,8 @@ class _Method(ABC):
     def penalty(self):
         return None
 
-    def after_step(self, optimizer, lr: float) -> None:
-        """Called after every optimiser step (under ``no_grad``)."""
+    def after_step(self, optimizer, lr: float) -> None:  # noqa: B027 (optional hook)
+        """Called after every optimiser step (under ``no_grad``); nothing by default."""
 
     @abstractmethod
     def keep_probs(self) -> list:

@@ -26,6 +26,7 @@ weights of shape ``(K, d)``, inputs ``(K, B, d)``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -120,7 +121,7 @@ def torch_eta_hat(penalty: Penalty, t: Tensor) -> Tensor | None:
 
 
 # --------------------------------------------------------------------------- base
-class DropoutLayer(nn.Module):
+class DropoutLayer(nn.Module, ABC):
     r"""Base class: mask sampling, the weight/input targets, and the trainer's hooks.
 
     Parameters
@@ -244,8 +245,9 @@ class DropoutLayer(nn.Module):
             return z
         return self._noisy(z, weight)
 
+    @abstractmethod
     def _noisy(self, z: Tensor, weight: Tensor | None) -> Tensor:
-        raise NotImplementedError
+        """The noisy version of ``z`` in training mode (``weight``: the layer's weights)."""
 
     def _weight_for_rates(self, z: Tensor, weight: Tensor | None) -> Tensor:
         if self.target == "weight":
@@ -257,9 +259,9 @@ class DropoutLayer(nn.Module):
             )
         return weight
 
+    @abstractmethod
     def penalty(self) -> Penalty:
         """The effective penalty object Ω (MATH.md §4 normalisation)."""
-        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------- fixed rates
