@@ -177,6 +177,20 @@ def _plot_faces(penalty, path: str, lam: float, c: float) -> None:
     plt.close(fig)
 
 
+def _require_device(device: str) -> None:
+    """A user error unless ``device`` is usable (``cuda`` needs torch with a CUDA device)."""
+    if device != "cuda":
+        return
+    try:
+        import torch
+
+        available = torch.cuda.is_available()
+    except ImportError:
+        available = False
+    if not available:
+        raise UserError("--device cuda: no CUDA device is available")
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from dualreg.verify import CLAIMS, Context, run, select
 
@@ -191,15 +205,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print(f"{i:<24} {CLAIMS[i].statement}  ({CLAIMS[i].proof})")
         return 0
     device = args.device or "cpu"
-    if device == "cuda":
-        try:
-            import torch
-
-            available = torch.cuda.is_available()
-        except ImportError:
-            available = False
-        if not available:
-            raise UserError("--device cuda: no CUDA device is available")
+    _require_device(device)
     ctx = Context(seed=args.seed, mode=args.mode, device=device)
     rows = run(ids, ctx, jobs=args.jobs, out=Path(args.out), stream=sys.stdout,
                progress=not args.no_progress)
@@ -220,15 +226,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         for name in names:
             print(f"{name:<13} {FIGURES[name].title}")
         return 0
-    if args.device == "cuda":
-        try:
-            import torch
-
-            available = torch.cuda.is_available()
-        except ImportError:
-            available = False
-        if not available:
-            raise UserError("--device cuda: no CUDA device is available")
+    _require_device(args.device or "cpu")
     mnist = None
     if args.mnist is not None:
         from dualreg.plots._mlp import find_mnist
