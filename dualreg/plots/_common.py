@@ -254,9 +254,3 @@ def class_label(curvature_class: str) -> str:
         "superquadratic": "superquadratic (no η-form)",
         "indefinite": "indefinite",
     }.get(curvature_class, curvature_class)
-
-
-def require_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and return it."""
-    path.mkdir(parents=True, exist_ok=True)
-    return path
