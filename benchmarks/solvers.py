@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer
 from threadpoolctl import threadpool_limits
 
-from dualreg import _io, glm
+from dualreg import _io, families
 from dualreg.penalties import L1, MCP, Lp
 from dualreg.solvers import irls, lam_max
 
@@ -78,7 +78,7 @@ def problems(quick: bool) -> list[dict]:
 
 
 def objective(p: dict, coef: np.ndarray, intercept: float) -> float:
-    return glm.loss(p["X"], p["y"], coef, intercept, p["family"]) + p["lam"] * p[
+    return families.loss(p["X"], p["y"], coef, intercept, p["family"]) + p["lam"] * p[
         "penalty"
     ].total(coef)
 

@@ -12,7 +12,9 @@ f → Ω              :math:`\Omega(w) = \tfrac12 \min_\eta [w^2/\eta + f(\eta)]
 η ↔ σ² (Gaussian)  :math:`\sigma^2 = \lambda/(c\eta)`
 =================  ==============================================================
 
-and :func:`classify`, the curvature class of a penalty with its numerical certificate.
+(the η ↔ α ↔ σ² maps live in the leaf :mod:`dualreg._conventions` and are
+re-exported here) and :func:`classify`, the curvature class of a penalty with its numerical
+certificate.
 numpy and scipy only.
 """
 
@@ -25,69 +27,35 @@ from typing import Any
 import numpy as np
 
 from dualreg import _numerics
-from dualreg._validation import as_finite_array, check_nonnegative, check_positive
+from dualreg._conventions import (
+    INDEFINITE,
+    QUADRATIC,
+    SUBQUADRATIC,
+    SUPERQUADRATIC,
+    drop_odds,
+    eta_to_keep_prob,
+    eta_to_noise_variance,
+    keep_prob_to_eta,
+    noise_variance_to_eta,
+)
+from dualreg._validation import as_finite_array
+
+__all__ = [
+    "Classification",
+    "classify",
+    "drop_odds",
+    "dual_from_eta_hat",
+    "dual_from_value",
+    "eta_hat_from_value",
+    "eta_to_keep_prob",
+    "eta_to_noise_variance",
+    "keep_prob_to_eta",
+    "noise_variance_to_eta",
+    "value_from_dual",
+    "value_from_eta_hat",
+]
 
 Array = np.ndarray
-
-
-# --------------------------------------------------------------------------- η ↔ α, σ²
-def eta_to_keep_prob(eta: Any, lam: float, c: Any = 1.0) -> Array:
-    r"""Bernoulli keep probability :math:`\alpha = c\eta / (c\eta + \lambda)`.
-
-    Matches :math:`\tfrac12 v c w^2` with :math:`\tfrac{\lambda}{2} w^2/\eta`, where
-    :math:`v = (1-\alpha)/\alpha`. ``eta = inf`` gives 1; ``lam = 0`` gives 1.
-    """
-    eta = np.asarray(eta, dtype=float)
-    if np.any(np.isnan(eta)) or np.any(eta < 0):
-        raise ValueError("eta must be nonnegative (and not NaN)")
-    lam = float(check_nonnegative(lam, "lam"))
-    c = np.asarray(check_positive(c, "c"), dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ce = c * eta
-        alpha = np.where(np.isinf(ce), 1.0, ce / (ce + lam))
-    return np.where(lam == 0, 1.0, alpha)
-
-
-def keep_prob_to_eta(alpha: Any, lam: float, c: Any = 1.0) -> Array:
-    r"""Inverse of :func:`eta_to_keep_prob`: :math:`\eta = \lambda\alpha / (c(1-\alpha))`."""
-    alpha = as_finite_array(alpha, "alpha")
-    if np.any((alpha < 0) | (alpha > 1)):
-        raise ValueError("alpha (keep probability) must be in [0, 1]")
-    lam = float(check_nonnegative(lam, "lam"))
-    c = np.asarray(check_positive(c, "c"), dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = lam * alpha / (c * (1.0 - alpha))
-    return np.where(alpha == 1.0, np.inf, eta)
-
-
-def eta_to_noise_variance(eta: Any, lam: float, c: Any = 1.0) -> Array:
-    r"""Gaussian-mask variance :math:`\sigma^2 = \lambda / (c\eta)` (inf where η = 0)."""
-    eta = np.asarray(eta, dtype=float)
-    if np.any(np.isnan(eta)) or np.any(eta < 0):
-        raise ValueError("eta must be nonnegative (and not NaN)")
-    lam = float(check_nonnegative(lam, "lam"))
-    c = np.asarray(check_positive(c, "c"), dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = lam / (c * eta)
-    return np.where(lam == 0, 0.0, out)
-
-
-def noise_variance_to_eta(sigma2: Any, lam: float, c: Any = 1.0) -> Array:
-    r"""Inverse of :func:`eta_to_noise_variance`: :math:`\eta = \lambda / (c\sigma^2)`."""
-    sigma2 = np.asarray(sigma2, dtype=float)
-    if np.any(np.isnan(sigma2)) or np.any(sigma2 < 0):
-        raise ValueError("sigma2 must be nonnegative (and not NaN)")
-    lam = float(check_nonnegative(lam, "lam"))
-    c = np.asarray(check_positive(c, "c"), dtype=float)
-    with np.errstate(divide="ignore"):
-        return lam / (c * sigma2)
-
-
-def drop_odds(alpha: Any) -> Array:
-    r"""Mask variance :math:`v = (1-\alpha)/\alpha` of inverted Bernoulli dropout."""
-    alpha = as_finite_array(alpha, "alpha")
-    with np.errstate(divide="ignore"):
-        return (1.0 - alpha) / alpha
 
 
 # --------------------------------------------------------------------------- Ω, η̂, f
@@ -277,13 +245,6 @@ def classify(
     Concave and nondecreasing → subquadratic; convex → superquadratic; both (affine) →
     quadratic; otherwise indefinite.
     """
-    from dualreg.penalties.base import (
-        INDEFINITE,
-        QUADRATIC,
-        SUBQUADRATIC,
-        SUPERQUADRATIC,
-    )
-
     value = getattr(penalty_or_value, "value", penalty_or_value)
     theta = np.linspace(0.0, t_max**2, n)
     g = np.asarray(value(np.sqrt(theta)), dtype=float)

@@ -14,7 +14,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Lasso
 from threadpoolctl import threadpool_limits
 
-from dualreg import glm
+from dualreg import families
 from dualreg.penalties import (
     ARD,
     L1,
@@ -135,7 +135,7 @@ def test_dropout_is_weighted_ridge_by_mask_enumeration(fit_intercept):
     np.testing.assert_allclose(res.coef, w_mc, rtol=1e-10, atol=1e-12)
     assert res.intercept == pytest.approx(b_mc, rel=1e-10, abs=1e-12)
     # The converter of glm gives the same ridge weights (same products: rounding).
-    np.testing.assert_allclose(glm.dropout_ridge_weights_sum_to_mean(v, X), v * c, rtol=1e-14)
+    np.testing.assert_allclose(families.dropout_ridge_weights_sum_to_mean(v, X), v * c, rtol=1e-14)
 
 
 @pytest.mark.parametrize("penalty", [L1(), Lp(0.5), LogSum(1.0), MCP(3.0, 0.5), SCAD(3.7, 0.3)])
@@ -144,7 +144,7 @@ def test_adaptive_dropout_update_is_the_eta_trick_update(penalty):
     rng = np.random.default_rng(5)
     w_t = rng.choice([-1, 1], 6) * rng.uniform(0.2, 2.0, 6)  # includes |w| beyond MCP's b
     lam = 0.4
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     keep = penalty.keep_prob(w_t, lam, c)  # α = cη̂/(cη̂ + λ)
     w_drop, _ = _expected_dropout_minimizer(X, y, keep, fit_intercept=False)
     w_eta, _ = eta_trick_update(X, y, w_t, penalty, lam, fit_intercept=False)
@@ -466,7 +466,7 @@ def test_separable_logistic_data():
         assert np.all(np.isfinite(res.coef))
         # Stopped on the way to infinity: a near-perfect fit (log-loss < 1e-10 or gradient
         # below tol), every sample on the right side.
-        assert glm.loss(X, y, res.coef, res.intercept, "binomial") < 1e-6
+        assert families.loss(X, y, res.coef, res.intercept, "binomial") < 1e-6
         assert np.all((2 * y - 1) * (X @ res.coef + res.intercept) > 0)
 
 
@@ -494,7 +494,7 @@ def test_callback_sees_every_iterate_and_can_stop(penalty):
 
 def test_solvers_import_neither_torch_nor_cvxpy():
     code = (
-        "import sys, dualreg.solvers, dualreg.glm, dualreg.estimators; "
+        "import sys, dualreg.solvers, dualreg.families, dualreg.estimators; "
         "print('torch' in sys.modules, 'cvxpy' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -25,6 +25,7 @@ from dualreg.penalties.classical import (
     Ridge,
     TwoLevelQuadratic,
 )
+from dualreg.penalties.combinators import Floored, Rescaled, Smoothed
 from dualreg.penalties.dropout import (
     HardConcrete,
     Sparseout,
@@ -50,6 +51,7 @@ __all__ = [
     "SUBQUADRATIC",
     "SUPERQUADRATIC",
     "CappedL2",
+    "Floored",
     "HardConcrete",
     "HardThreshold",
     "Log2Sum",
@@ -58,8 +60,10 @@ __all__ = [
     "NoEtaFormError",
     "Penalty",
     "Power",
+    "Rescaled",
     "Ridge",
     "RulePenalty",
+    "Smoothed",
     "Sparseout",
     "Standout",
     "TargetedDropout",

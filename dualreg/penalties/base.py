@@ -22,13 +22,28 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dualreg import _numerics
+from dualreg._conventions import (
+    CURVATURE_CLASSES,
+    INDEFINITE,
+    QUADRATIC,
+    SUBQUADRATIC,
+    SUPERQUADRATIC,
+    CurvatureClass,
+    eta_to_keep_prob,
+    eta_to_noise_variance,
+)
 from dualreg._validation import as_finite_array, check_nonnegative, check_positive
 
-SUBQUADRATIC = "subquadratic"
-QUADRATIC = "quadratic"
-SUPERQUADRATIC = "superquadratic"
-INDEFINITE = "indefinite"
-CURVATURE_CLASSES = (SUBQUADRATIC, QUADRATIC, SUPERQUADRATIC, INDEFINITE)
+__all__ = [
+    "CURVATURE_CLASSES",
+    "INDEFINITE",
+    "QUADRATIC",
+    "SUBQUADRATIC",
+    "SUPERQUADRATIC",
+    "CurvatureClass",
+    "NoEtaFormError",
+    "Penalty",
+]
 
 
 class NoEtaFormError(ValueError):
@@ -53,7 +68,7 @@ class Penalty(ABC):
     """
 
     separable: ClassVar[bool] = True
-    curvature_class: str = SUBQUADRATIC
+    curvature_class: CurvatureClass = SUBQUADRATIC
     is_convex: bool = False
     kink_at_zero: bool = False
 
@@ -103,7 +118,7 @@ class Penalty(ABC):
     @property
     def has_eta_form(self) -> bool:
         """True when Ω(w) = ½ min_η [w²/η + f(η)] holds (subquadratic or quadratic)."""
-        return self.curvature_class in (SUBQUADRATIC, QUADRATIC)
+        return CurvatureClass(self.curvature_class).has_eta_form
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -146,14 +161,10 @@ class Penalty(ABC):
     def keep_prob(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
         """Bernoulli keep probability α = c η̂ / (c η̂ + λ) of the adaptive dropout rule that
         implements λΩ at column scale c (MATH.md §4)."""
-        from dualreg.duality import eta_to_keep_prob
-
         return eta_to_keep_prob(self.eta_hat(w), lam, c)
 
     def noise_variance(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
         """Gaussian-mask variance σ² = λ / (c η̂) of the rule that implements λΩ at scale c."""
-        from dualreg.duality import eta_to_noise_variance
-
         return eta_to_noise_variance(self.eta_hat(w), lam, c)
 
     def prox(self, v: Any, step: Any) -> np.ndarray:

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from dualreg._conventions import INDEFINITE, SUBQUADRATIC, eta_to_keep_prob
 from dualreg._validation import as_finite_array, check_nonnegative, check_positive, check_scalar
-from dualreg.penalties.base import INDEFINITE, SUBQUADRATIC
 
 __all__ = ["ARD", "HardThreshold"]
 
@@ -38,8 +38,6 @@ class _NonSeparable:
 
     def keep_prob(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
         """Bernoulli keep probabilities α = cη̂/(cη̂ + λ) from the vector η̂(w)."""
-        from dualreg.duality import eta_to_keep_prob
-
         return eta_to_keep_prob(self.eta_hat(w), lam, c)
 
 

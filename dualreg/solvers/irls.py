@@ -1,6 +1,6 @@
 r"""The η-trick IRLS for :math:`\min_{w,b} F(w,b) = L(w,b) + \sum_j \lambda_j\,\Omega(w_j)`.
 
-Notation and scaling follow MATH.md §1 and §3: L is the mean GLM loss of :mod:`dualreg.glm`,
+Notation and scaling follow MATH.md §1 and §3: L is the mean GLM loss of :mod:`dualreg.families`,
 Ω a separable subquadratic penalty with :math:`\Omega(w) = \tfrac12\min_\eta[w^2/\eta + f(\eta)]`
 and reweighting :math:`\hat\eta(w) = |w|/\Omega'(|w|)`; λ is a scalar or one λ_j per coefficient
 (a weighted penalty); the intercept b is never penalised.
@@ -80,7 +80,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
 
 from dualreg._validation import as_finite_array
-from dualreg.glm import Family, get_family
+from dualreg.families import Family, get_family
 from dualreg.solvers import schedules as _sched
 from dualreg.solvers._linalg import gram, solve_gram, solve_weighted_ridge, try_cholesky_solve
 

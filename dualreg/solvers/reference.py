@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from dualreg._validation import as_finite_array
-from dualreg.glm import get_family
+from dualreg.families import get_family
 
 Array = np.ndarray
 
@@ -67,12 +67,7 @@ def build_problem(X: Any, y: Any, penalty: Any, lam: Any, family: str = "gaussia
     w = cp.Variable(d)
     b = cp.Variable() if fit_intercept else None
     theta = X @ w + b if b is not None else X @ w
-    if fam.name == "gaussian":
-        data = cp.sum_squares(y - theta) / (2 * n)
-    elif fam.name == "binomial":
-        data = cp.sum(cp.logistic(theta) - cp.multiply(y, theta)) / n
-    else:
-        data = cp.sum(cp.exp(theta) - cp.multiply(y, theta)) / n
+    data = fam.cvxpy_loss(theta, y) / n
     if np.all(lamv == lamv[0]):
         reg = float(lamv[0]) * penalty.to_cvxpy(w) if lamv[0] > 0 else 0
     else:
@@ -84,10 +79,10 @@ def solve_reference(X: Any, y: Any, penalty: Any, lam: Any, family: str = "gauss
                     fit_intercept: bool = True, **solver_opts: Any) -> ReferenceResult:
     r"""Solve the convex problem with cvxpy + Clarabel (:data:`CLARABEL_TIGHT` unless
     overridden by ``solver_opts``). The objective is recomputed in numpy as
-    :math:`L(w, b) + \sum_j\lambda_j\Omega(w_j)` with :func:`dualreg.glm.loss`."""
+    :math:`L(w, b) + \sum_j\lambda_j\Omega(w_j)` with :func:`dualreg.families.loss`."""
     import cvxpy as cp
 
-    from dualreg.glm import loss
+    from dualreg.families import loss
 
     prob, w, b = build_problem(X, y, penalty, lam, family, fit_intercept)
     opts = dict(CLARABEL_TIGHT)

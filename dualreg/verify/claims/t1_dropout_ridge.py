@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from dualreg import duality, glm
+from dualreg import duality, families
 from dualreg.penalties import HardConcrete
 from dualreg.verify.registry import Context, Measurement, claim
 
 PROOF_T1 = "proofs/T1_dropout_ridge.md"
 
-GAUSSIAN = glm.get_family("gaussian")
+GAUSSIAN = families.get_family("gaussian")
 
 #: Tolerance of the symbolic checks: 0 when sympy simplifies the residual to 0; otherwise the
 #: residual is evaluated with 50 significant digits at 20 random points, where a true identity
@@ -231,12 +231,12 @@ def mask_enumeration(ctx: Context) -> Iterator[Measurement]:
     X, y, w = gaussian_problem(rng, n, d)
     keep = rng.uniform(0.3, 0.95, size=d)  # distinct keep probabilities
     v = duality.drop_odds(keep)
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     M = bernoulli_patterns(d)
     P = pattern_probabilities(M, keep)
     loss, grad = _masked_loss_and_grad(X, y, w, M / keep)
-    formula = glm.loss(X, y, w) + 0.5 * np.sum(v * c * w**2)
-    formula_grad = glm.gradient(X, y, w)[0] + v * c * w
+    formula = families.loss(X, y, w) + 0.5 * np.sum(v * c * w**2)
+    formula_grad = families.gradient(X, y, w)[0] + v * c * w
     yield Measurement(f"per weight, d={d}: E L_S vs L + ½Σ v c w²", rel_err(P @ loss, formula),
                       1e-12, ENUM_WHY)
     yield Measurement(f"per weight, d={d}: E ∇L_S vs ∇L + v⊙c⊙w",
@@ -252,16 +252,16 @@ def mask_enumeration(ctx: Context) -> Iterator[Measurement]:
     Xs, ys, ws = gaussian_problem(rng, n_s, d_s)
     keep_s = rng.uniform(0.3, 0.95, size=d_s)
     v_s = duality.drop_odds(keep_s)
-    c_s = glm.column_scales(Xs)
+    c_s = families.column_scales(Xs)
     Mj = bernoulli_patterns(n_s * d_s).reshape(-1, n_s, d_s)
     Pj = pattern_probabilities(Mj, keep_s)
     loss_s, grad_s = _masked_loss_and_grad(Xs, ys, ws, Mj / keep_s)
     yield Measurement(f"per sample, n={n_s}, d={d_s} (2^{n_s * d_s} joint masks): E L_S",
-                      rel_err(Pj @ loss_s, glm.loss(Xs, ys, ws) + 0.5 * np.sum(v_s * c_s * ws**2)),
+                      rel_err(Pj @ loss_s, families.loss(Xs, ys, ws) + 0.5 * np.sum(v_s * c_s * ws**2)),
                       1e-12, ENUM_WHY)
     yield Measurement(f"per sample, n={n_s}, d={d_s}: E ∇L_S",
                       rel_err(np.tensordot(Pj, grad_s, axes=1),
-                              glm.gradient(Xs, ys, ws)[0] + v_s * c_s * ws), 1e-12, ENUM_WHY)
+                              families.gradient(Xs, ys, ws)[0] + v_s * c_s * ws), 1e-12, ENUM_WHY)
 
 
 # --------------------------------------------------------------------------------- T1.gaussian-mask
@@ -274,10 +274,10 @@ def gaussian_mask(ctx: Context) -> Iterator[Measurement]:
     n, d = 30, 5
     X, y, w = gaussian_problem(rng, n, d)
     sigma = rng.uniform(0.3, 1.0, size=d)
-    c = glm.column_scales(X)
-    base = glm.loss(X, y, w)
+    c = families.column_scales(X)
+    base = families.loss(X, y, w)
     ridge = 0.5 * np.sum(sigma**2 * c * w**2)
-    grad = glm.gradient(X, y, w)[0] + sigma**2 * c * w
+    grad = families.gradient(X, y, w)[0] + sigma**2 * c * w
     for scheme, shape in (("per weight (batch-shared)", (K, d)), ("per sample", (K, n, d))):
         S = 1.0 + sigma * rng.standard_normal(size=shape)
         loss, g = _masked_loss_and_grad(X, y, w, S)
@@ -313,10 +313,10 @@ def gate_ridge(ctx: Context) -> Iterator[Measurement]:
     mu, var, _ = hc.gate_moments(la)
     wt = mu * w
     v = var / mu**2
-    c = glm.column_scales(X)
-    formula = glm.loss(X, y, wt) + 0.5 * np.sum(v * c * wt**2)
-    wrong_on_w = glm.loss(X, y, wt) + 0.5 * np.sum(v * c * w**2)
-    wrong_no_minus1 = glm.loss(X, y, wt) + 0.5 * np.sum((v + 1.0) * c * wt**2)
+    c = families.column_scales(X)
+    formula = families.loss(X, y, wt) + 0.5 * np.sum(v * c * wt**2)
+    wrong_on_w = families.loss(X, y, wt) + 0.5 * np.sum(v * c * w**2)
+    wrong_no_minus1 = families.loss(X, y, wt) + 0.5 * np.sum((v + 1.0) * c * wt**2)
 
     z = sample_hard_concrete(hc, la, rng.uniform(size=(K, d)))
     yield Measurement("quadrature E z against Monte Carlo, max over gates, in SE",

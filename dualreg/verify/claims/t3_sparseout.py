@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dualreg import duality, glm
+from dualreg import duality, families
 from dualreg.penalties import Sparseout, from_keep_prob
 from dualreg.verify.claims.t1_dropout_ridge import (
     ENUM_WHY,
@@ -125,7 +125,7 @@ def gaussian_exact(ctx: Context) -> Iterator[Measurement]:
     X, y, w = _problem(ctx, 303)
     n, d = X.shape
     v = DROP / (1.0 - DROP)
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     rng = ctx.rng(304)
     H = rng.normal(size=(n, d)) * rng.uniform(0.3, 2.0, size=d)  # activations, both signs
     head = rng.normal(size=d)
@@ -135,14 +135,14 @@ def gaussian_exact(ctx: Context) -> Iterator[Measurement]:
     xi = xi_of(M, DROP)
     for q in (1.0, 1.5, 2.0, 3.0):
         loss, _, _ = _enumerated_fields(X, y, w, q, DROP)
-        formula = glm.loss(X, y, w) + 0.5 * v * np.sum(c * np.abs(w) ** q)
+        formula = families.loss(X, y, w) + 0.5 * v * np.sum(c * np.abs(w) ** q)
         yield Measurement(f"weights, q={q:g}, d={d}: E L(w̃) vs L + (v/2)Σ c|w|^q",
                           rel_err(loss, formula), 1e-12, ENUM_WHY)
         # Activations: each sample has its own noise; the loss is a sum over samples, so
         # enumerating each row's 2^d patterns is the exact expectation.
         Ht = sparseout(H[None], xi[:, None, :], q)  # (K, n, d)
         per_row = P @ GAUSS_POINTWISE(Ht @ head, yh)  # E ℓ_i, shape (n,)
-        act = glm.loss(H, yh, head) + 0.5 * v * np.sum(head**2 * np.mean(np.abs(H) ** q, axis=0))
+        act = families.loss(H, yh, head) + 0.5 * v * np.sum(head**2 * np.mean(np.abs(H) ** q, axis=0))
         yield Measurement(f"activations, q={q:g}: E L vs L + (v/2)Σ w² mean|h|^q",
                           rel_err(np.mean(per_row), act), 1e-12, ENUM_WHY)
     # The library's autograd penalty is this expected-loss penalty, (v/2)|w|^q.
@@ -152,7 +152,7 @@ def gaussian_exact(ctx: Context) -> Iterator[Measurement]:
                       "closed form in float64: a few ulps")
 
 
-GAUSS_POINTWISE = glm.get_family("gaussian").pointwise_loss
+GAUSS_POINTWISE = families.get_family("gaussian").pointwise_loss
 
 
 # --------------------------------------------------------------------------- fields
@@ -194,8 +194,8 @@ def _field_claim(ctx: Context, convention: str) -> Iterator[Measurement]:
                       f"{const}·Σx²|w|^q)", _field_symbolic(ctx, convention), SYMBOLIC_TOL,
                       SYMBOLIC_WHY)
     X, y, w = _problem(ctx, 306)
-    c = glm.column_scales(X)
-    grad_L = glm.gradient(X, y, w)[0]
+    c = families.column_scales(X)
+    grad_L = families.gradient(X, y, w)[0]
     for q in (1.0, 1.5, 2.0, 3.0):
         _, stop, auto = _enumerated_fields(X, y, w, q, DROP)
         field = stop if convention == "stop" else auto

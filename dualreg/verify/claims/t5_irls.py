@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dualreg import duality, glm
+from dualreg import duality, families
 from dualreg.verify.claims.t1_dropout_ridge import (
     ENUM_WHY,
     bernoulli_patterns,
@@ -47,11 +47,11 @@ def _quiet() -> Iterator[None]:
 
 def stationarity(X, y, w, b, penalty, lam, family, fit_intercept) -> tuple[float, float]:
     r"""Independent stationarity residual of :math:`L + \lambda\sum\Omega` at (w, b), from
-    ``dualreg.glm`` and the penalty's Ω' and Ω'(0+): max over the support of
+    ``dualreg.families`` and the penalty's Ω' and Ω'(0+): max over the support of
     :math:`|\nabla_jL + \lambda\,\mathrm{sgn}(w_j)\Omega'(|w_j|)|` and the intercept's
     :math:`|\partial_bL|`; and, separately, max over the zeros of
     :math:`(|\nabla_jL| - \lambda\Omega'(0^+))_+` (Clarke stationarity at 0)."""
-    g, gb = glm.gradient(X, y, w, b, family)
+    g, gb = families.gradient(X, y, w, b, family)
     nz = w != 0
     on = np.abs(g + lam * penalty.derivative(w))[nz]
     support = max(float(np.max(on)) if on.size else 0.0, abs(gb) if fit_intercept else 0.0)
@@ -92,7 +92,7 @@ def dropout_step(ctx: Context) -> Iterator[Measurement]:
     d, n = (8, 60) if ctx.mode == "full" else (6, 40)
     X, y, w_t = gaussian_problem(rng, n, d)
     w = rng.normal(size=d)
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     G, r = X.T @ X / n, X.T @ y / n
     M = bernoulli_patterns(d)
     for pen in (L1(), LogSum(0.5), Lp(0.5), MCP(3.0, 1.0)):
@@ -105,10 +105,10 @@ def dropout_step(ctx: Context) -> Iterator[Measurement]:
                           "one rational map in float64: a few ulps")
         P = pattern_probabilities(M, keep)
         S = M / keep  # inverted masks s = b/α (α = 1 ⇒ s = 1)
-        loss = np.mean(glm.get_family("gaussian").pointwise_loss((S * w) @ X.T, y), axis=1)
+        loss = np.mean(families.get_family("gaussian").pointwise_loss((S * w) @ X.T, y), axis=1)
         ridge = 0.5 * lam * np.sum(np.where(np.isinf(eta), 0.0, w**2 / eta))
         yield Measurement(f"{pen!r}: E L_S(w) vs L(w) + (λ/2)Σw²/η",
-                          rel_err(P @ loss, glm.loss(X, y, w) + ridge), 1e-12, ENUM_WHY)
+                          rel_err(P @ loss, families.loss(X, y, w) + ridge), 1e-12, ENUM_WHY)
         # Normal equations of the enumerated quadratic: E[S G S] w = E[S] ⊙ Xᵀy/n.
         A = np.einsum("k,ki,ij,kj->ij", P, S, G, S)
         w_drop = np.linalg.solve(A, (P @ S) * r)
@@ -151,7 +151,7 @@ def fixed_point(ctx: Context) -> Iterator[Measurement]:
     rng = ctx.rng(503)
     n, d = (120, 12) if ctx.mode == "full" else (60, 8)
     why = (f"the solver is run to stationarity {SOLVER_TOL:g}; the independent recomputation "
-           "(dualreg.glm gradient, penalty Ω') differs from its own by the rounding of O(n)-term "
+           "(dualreg.families gradient, penalty Ω') differs from its own by the rounding of O(n)-term "
            "gradient sums, ≤ 1e-13 (added to the tolerance)")
     tol = SOLVER_TOL + 1e-13
     with _quiet():
@@ -195,7 +195,7 @@ def zero_absorbing(ctx: Context) -> Iterator[Measurement]:
     X = np.ones((4, 1))
     y = z + np.array([0.5, -0.5, 0.25, -0.25])
     lasso = z - lam * np.sign(z)
-    g0 = glm.gradient(X, y, np.zeros(1))[0]
+    g0 = families.gradient(X, y, np.zeros(1))[0]
     yield Measurement("w = 0 is not stationary: |∇L(0)| − λΩ'(0+)",
                       float(abs(g0[0]) - lam * L1().slope_at_zero()), 0.1,
                       "the premise: |z| − λ ≥ 0.2 by construction; 0.1 keeps it away from 0",

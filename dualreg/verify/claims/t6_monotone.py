@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from scipy import special
 
-from dualreg import duality, glm
+from dualreg import duality, families
 from dualreg.penalties import (
     L1,
     MCP,
@@ -232,7 +232,7 @@ def rule_iteration_is_irls(ctx: Context) -> Iterator[Measurement]:
     d, n = (8, 60) if ctx.mode == "full" else (6, 40)
     iterations = 20
     X, y, _ = gaussian_problem(rng, n, d)
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     M = bernoulli_patterns(d)
     w0 = np.linalg.lstsq(X, y, rcond=None)[0]
     for pen, lam in ((LogSum(1.0), 0.05), (MCP(3.0, 1.0), 0.1), (Standout(), 0.3),

@@ -177,7 +177,7 @@ def standout(ctx: Context) -> Iterator[Measurement]:
        "E L = L((1−δ)⊙w) + ½Σδ(1−δ)c w² = L(u) + ½(a/(1−a))Σ_targeted c u² (enumeration); the "
        "rule gives the truncated quadratic", PROOF_T7)
 def targeted_dropout(ctx: Context) -> Iterator[Measurement]:
-    from dualreg import glm
+    from dualreg import families
     from dualreg.penalties import TargetedDropout, from_keep_prob
     from dualreg.verify.claims.t1_dropout_ridge import (
         ENUM_WHY,
@@ -195,25 +195,25 @@ def targeted_dropout(ctx: Context) -> Iterator[Measurement]:
     keep = td.gate_mean(w, tau_w)  # 1 − δ
     delta = 1.0 - keep
     targeted = np.abs(w) < tau_w
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     M = bernoulli_patterns(d)
     P = pattern_probabilities(M, keep)  # untargeted coordinates: keep = 1, drops have P = 0
     theta = (M * w) @ X.T
     loss = P @ np.mean(0.5 * (y - theta) ** 2, axis=1)
     grad = P @ (-(M * (((y - theta) @ X) / n)))
     u = keep * w
-    form_a = glm.loss(X, y, u) + 0.5 * np.sum(delta * (1 - delta) * c * w**2)
-    form_b = glm.loss(X, y, u) + 0.5 * a / (1 - a) * np.sum((c * u**2)[targeted])
+    form_a = families.loss(X, y, u) + 0.5 * np.sum(delta * (1 - delta) * c * w**2)
+    form_b = families.loss(X, y, u) + 0.5 * a / (1 - a) * np.sum((c * u**2)[targeted])
     yield Measurement(f"d={d}: E L(m⊙w) vs L((1−δ)⊙w) + ½Σ δ(1−δ) c w²", rel_err(loss, form_a),
                       1e-12, ENUM_WHY)
     yield Measurement(f"d={d}: E L(m⊙w) vs L(u) + ½ a/(1−a) Σ_targeted c u² (trimmed ridge)",
                       rel_err(loss, form_b), 1e-12, ENUM_WHY)
     yield Measurement("E ∇_w L(m⊙w) vs (1−δ)⊙∇L(u) + δ(1−δ)c w",
-                      rel_err(grad, keep * glm.gradient(X, y, u)[0] + delta * (1 - delta) * c * w),
+                      rel_err(grad, keep * families.gradient(X, y, u)[0] + delta * (1 - delta) * c * w),
                       1e-12, ENUM_WHY)
     # The library's truncated quadratic (a function of u) is the trimmed ridge plus a constant
     # r τ_u²/2 per untargeted coordinate (which pays the cap).
-    lib = glm.loss(X, y, u) + np.sum(c * td.value(u))
+    lib = families.loss(X, y, u) + np.sum(c * td.value(u))
     const = 0.5 * td.r_below * td.tau**2 * np.sum(c[~targeted])
     yield Measurement("library TargetedDropout (truncated quadratic on u) = trimmed ridge + "
                       "const", rel_err(lib - const, loss), 1e-12, ENUM_WHY)
@@ -238,7 +238,7 @@ def targeted_dropout(ctx: Context) -> Iterator[Measurement]:
 def magnitude_pruning(ctx: Context) -> Iterator[Measurement]:
     import itertools
 
-    from dualreg import glm
+    from dualreg import families
     from dualreg.penalties import HardThreshold, TargetedDropout
     from dualreg.verify.claims.t1_dropout_ridge import gaussian_problem, rel_err
 
@@ -254,7 +254,7 @@ def magnitude_pruning(ctx: Context) -> Iterator[Measurement]:
         return u
 
     supports = [np.isin(np.arange(d), s) for s in itertools.combinations(range(d), k)]
-    brute = min(glm.loss(X, y, refit(s)) for s in supports)
+    brute = min(families.loss(X, y, refit(s)) for s in supports)
     best_pr, not_fixed = np.inf, 0
     for s in supports:
         u = refit(s)
@@ -266,7 +266,7 @@ def magnitude_pruning(ctx: Context) -> Iterator[Measurement]:
             u = new
         else:
             not_fixed += 1
-        best_pr = min(best_pr, glm.loss(X, y, ht.prox(u)))
+        best_pr = min(best_pr, families.loss(X, y, ht.prox(u)))
     yield Measurement(f"d={d}, k={k}: best prune-and-retrain over all {len(supports)} starts vs "
                       "brute-force best subset", abs(best_pr - brute) / brute, 1e-12,
                       "the same least-squares fits, reached two ways: rounding only")
@@ -296,7 +296,7 @@ def magnitude_pruning(ctx: Context) -> Iterator[Measurement]:
                       "0 or +∞ exactly: any mismatch is a wrong support rule")
     support = np.isin(np.arange(d), rng.choice(d, size=k, replace=False))
     r = TargetedDropout(1.0 - 1e-8, 1.0).r_below  # a/(1−a) = 1e8
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     G = X.T @ X / n
     u_trim = np.linalg.solve(G + np.diag(np.where(support, 0.0, r * c)), X.T @ y / n)
     yield Measurement("trimmed ridge at a = 1 − 1e-8 vs least squares on the kept support",

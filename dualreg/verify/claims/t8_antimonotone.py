@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dualreg import _numerics, duality, glm
+from dualreg import _numerics, duality, families
 from dualreg.penalties import (
     L1,
     MCP,
@@ -172,7 +172,7 @@ def orthogonal_densifying(ctx: Context) -> Iterator[Measurement]:
         for p, how in ((Power(3.0), "closed"), (LogSum(1.0), "closed"), (MCP(3.0, 1.0), "closed"),
                        (YDrop(0.1, 0.5, 1.0, "continuous"), "search")):
             w = p.prox(zz, lam)
-            grad = glm.gradient(X, y, w)[0]
+            grad = families.gradient(X, y, w)[0]
             worst[how] = max(worst[how], float(np.max(p.subdiff_distance(w, grad, lam))))
     yield Measurement("explicit orthogonal X: stationarity of F at the prox (ℓ3, LogSum, MCP)",
                       worst["closed"], 1e-10, "∇L(ŵ) = ŵ − z exactly when XᵀX/n = I; closed "
@@ -238,7 +238,7 @@ def frozen_form(ctx: Context) -> Iterator[Measurement]:
     rng = ctx.rng(804)
     d, n = (8, 60) if ctx.mode == "full" else (6, 40)
     X, y, w = gaussian_problem(rng, n, d)
-    c = glm.column_scales(X)
+    c = families.column_scales(X)
     p_low, p_high = 0.1, 0.5
     r_low, r_high = p_low / (1 - p_low), p_high / (1 - p_high)
     tau = float(np.median(np.abs(w)))  # d even: the top half is exactly |w| ≥ τ
@@ -253,7 +253,7 @@ def frozen_form(ctx: Context) -> Iterator[Measurement]:
         loss = P @ np.mean(0.5 * (y - theta) ** 2, axis=1)
         grad = P @ (-(S * (((y - theta) @ X) / n)))
         r_top, r_rest = (r_low, r_high) if mirrored else (r_high, r_low)
-        frozen = glm.loss(X, y, w) + 0.5 * r_rest * np.sum(c * w**2) + 0.5 * (
+        frozen = families.loss(X, y, w) + 0.5 * r_rest * np.sum(c * w**2) + 0.5 * (
             r_top - r_rest) * np.sum((c * w**2)[top])
         label = "mirrored" if mirrored else "Y-Drop"
         yield Measurement(f"{label}, d={d}: E L vs L + ½ r_rest Σcw² + ½(r_top − r_rest) Σ_top cw²",
@@ -262,8 +262,8 @@ def frozen_form(ctx: Context) -> Iterator[Measurement]:
         const = 0.5 * (r_top - r_rest) * tau**2 * np.sum(c[top])
         yield Measurement(f"{label}: E L vs L + Σ c Ω_YDrop(w) + ½(r_top − r_rest)τ²Σ_top c "
                           f"(library, {lib.curvature_class})",
-                          rel_err(loss, glm.loss(X, y, w) + np.sum(c * lib.value(w)) + const),
+                          rel_err(loss, families.loss(X, y, w) + np.sum(c * lib.value(w)) + const),
                           1e-12, ENUM_WHY)
         yield Measurement(f"{label}: E ∇L_S vs ∇L + c⊙Ω'_YDrop(w) (library)",
-                          rel_err(grad, glm.gradient(X, y, w)[0] + c * lib.derivative(w)), 1e-12,
+                          rel_err(grad, families.gradient(X, y, w)[0] + c * lib.derivative(w)), 1e-12,
                           ENUM_WHY)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dualreg import glm
+from dualreg import families
 from dualreg.verify.claims.t1_dropout_ridge import (
     ENUM_WHY,
     bernoulli_patterns,
@@ -186,8 +186,8 @@ def expected_gradient(ctx: Context) -> Iterator[Measurement]:
     y = X @ rng.normal(size=d) + rng.normal(size=n)
     # Magnitudes from 0.01 to 2, both signs: small ones sit under the keep floor.
     w = rng.choice([-1.0, 1.0], d) * np.geomspace(0.01, 2.0, d)[rng.permutation(d)]
-    c = glm.column_scales(X)
-    grad_L = glm.gradient(X, y, w)[0]
+    c = families.column_scales(X)
+    grad_L = families.gradient(X, y, w)[0]
     lam = 0.3
     with one_thread():
         for pen, floor in ((LogSum(0.1), 0.2), (Lp(0.5), 0.1)):
@@ -217,7 +217,7 @@ def expected_gradient(ctx: Context) -> Iterator[Measurement]:
         delta = a * targeted
         field = _pattern_field(layer, X, y, w, delta, shared=False)
         u = (1 - delta) * w
-        target = (1 - delta) * glm.gradient(X, y, u)[0] + delta * (1 - delta) * c * w
+        target = (1 - delta) * families.gradient(X, y, u)[0] + delta * (1 - delta) * c * w
         yield Measurement("targeted a=0.5: E G vs (1−δ)⊙∇L((1−δ)⊙w) + δ(1−δ)c⊙w",
                           rel_err(field, target), 1e-12, ENUM_WHY)
         p_low, p_high = 0.1, 0.5
