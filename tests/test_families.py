@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from dualreg import families
+from dualreg import datasets, families
 from dualreg.penalties import Lp
 
 
@@ -21,14 +21,7 @@ def _data(family: str, n: int = 40, d: int = 5, seed: int = 0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     w = 0.3 * rng.standard_normal(d)
-    theta = X @ w + 0.2
-    if family == "gaussian":
-        y = theta + rng.standard_normal(n)
-    elif family == "binomial":
-        y = (rng.random(n) < 1 / (1 + np.exp(-theta))).astype(float)
-    else:
-        y = rng.poisson(np.exp(theta)).astype(float)
-    return X, y, w
+    return X, datasets.response(rng, X @ w + 0.2, family), w
 
 
 @pytest.mark.parametrize("family", families.FAMILIES)

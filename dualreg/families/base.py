@@ -92,6 +92,11 @@ class Family(ABC):
         happen."""
         return False
 
+    @abstractmethod
+    def sample(self, theta: Array, rng: np.random.Generator, noise: float = 1.0) -> Array:
+        """A response drawn from the family at natural parameter θ (``noise``: the gaussian
+        standard deviation; ignored by families whose variance is fixed by the mean)."""
+
     # -------------------------------------------------------------- validation
     def _check_y_values(self, y: Array) -> None:  # noqa: B027 (every real y is valid here)
         """Raise ``ValueError`` naming ``y`` when y is outside the family's support."""

@@ -49,6 +49,10 @@ class Binomial(Family):
             bad = np.unique(y[(y != 0) & (y != 1)])[:5]
             raise ValueError(f"y must take values in {{0, 1}} for family='binomial', got {bad}")
 
+    def sample(self, theta: Array, rng: np.random.Generator, noise: float = 1.0) -> Array:
+        r""":math:`y \sim \text{Bern}(\sigma(\theta))`, as 0/1 floats."""
+        return (rng.random(np.shape(theta)) < expit(theta)).astype(float)
+
     def cvxpy_loss(self, theta: Any, y: Array) -> Any:
         import cvxpy as cp
 

@@ -38,6 +38,10 @@ class Gaussian(Family):
     def link_of_mean(self, mu: float) -> float:
         return float(mu)
 
+    def sample(self, theta: Array, rng: np.random.Generator, noise: float = 1.0) -> Array:
+        r""":math:`y = \theta + \text{noise}\cdot N(0, 1)`."""
+        return theta + noise * rng.standard_normal(np.shape(theta))
+
     def cvxpy_loss(self, theta: Any, y: Array) -> Any:
         import cvxpy as cp
 

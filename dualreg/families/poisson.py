@@ -31,6 +31,10 @@ class Poisson(Family):
         if np.any(y < 0):
             raise ValueError("y must be nonnegative counts for family='poisson'")
 
+    def sample(self, theta: Array, rng: np.random.Generator, noise: float = 1.0) -> Array:
+        r""":math:`y \sim \text{Poisson}(e^\theta)`, as floats."""
+        return rng.poisson(self.mean(theta)).astype(float)
+
     def cvxpy_loss(self, theta: Any, y: Array) -> Any:
         import cvxpy as cp
 
