@@ -1,4 +1,5 @@
-r"""The generic conversions of ``dualreg.duality`` (MATH.md §3–4) against closed forms, and
+r"""The generic conversions of ``dualreg.duality`` (docs/conventions.md §3–4) against closed
+forms, and
 the curvature classifier with its certificate."""
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def test_keep_prob_maps():
     eta = np.array([0.0, 0.2, 1.0, 7.0, np.inf])
     lam, c = 0.4, 2.5
     alpha = duality.eta_to_keep_prob(eta, lam, c)
-    # MATH.md §4: α = cη/(cη + λ); η = ∞ keeps always, η = 0 drops always.
+    # docs/conventions.md §4: α = cη/(cη + λ); η = ∞ keeps always, η = 0 drops always.
     np.testing.assert_allclose(alpha[:4], c * eta[:4] / (c * eta[:4] + lam), rtol=1e-15)
     assert alpha[0] == 0.0 and alpha[-1] == 1.0
     back = duality.keep_prob_to_eta(alpha, lam, c)
@@ -116,7 +117,7 @@ def test_keep_prob_maps():
     # Column scales broadcast.
     cs = np.array([0.5, 1.0, 4.0])
     np.testing.assert_allclose(duality.eta_to_keep_prob(1.0, 1.0, cs), cs / (cs + 1), rtol=1e-15)
-    # Drop odds v = (1 − α)/α equal λ/(cη) (MATH.md §4: v_j = λ/(c_j η_j)).
+    # Drop odds v = (1 − α)/α equal λ/(cη) (docs/conventions.md §4: v_j = λ/(c_j η_j)).
     np.testing.assert_allclose(duality.drop_odds(alpha[1:4]), lam / (c * eta[1:4]), rtol=1e-14)
 
 
@@ -129,13 +130,14 @@ def test_noise_variance_maps():
                                rtol=1e-15)
     assert duality.noise_variance_to_eta(0.0, lam, c) == np.inf
     np.testing.assert_array_equal(duality.eta_to_noise_variance(eta, 0.0, c), 0.0)
-    # VarDrop at λ = c = 1: σ² = 1/η̂ is Molchanov's variance ratio α (MATH.md §5).
+    # VarDrop at λ = c = 1: σ² = 1/η̂ is Molchanov's variance ratio α (docs/conventions.md §5).
     p = VarDrop()
     np.testing.assert_allclose(p.noise_variance(W, 1.0), 1 / p.eta_hat(W), rtol=1e-15)
 
 
 def test_keep_prob_rule_implements_the_penalty_exactly_for_gaussian():
-    # MATH.md §2/§4: inverted Bernoulli dropout with keep probs α_j = p.keep_prob(w_j, λ, c_j)
+    # docs/conventions.md §2/§4: inverted Bernoulli dropout with keep probs α_j = p.keep_prob(w_j,
+    # λ, c_j)
     # gives E_s L(s⊙w) = L(w) + (λ/2) Σ w_j²/η̂_j exactly for the gaussian loss — the
     # reweighted ridge of the η-trick. All 2^d masks enumerated.
     rng = np.random.default_rng(7)
@@ -171,7 +173,8 @@ def test_classify_certificates():
     quad = duality.classify(lambda w: 3.0 * np.square(w))
     assert quad.curvature_class == "quadratic"
     assert max(abs(quad.max_second_difference), abs(quad.min_second_difference)) <= quad.tol
-    # g(θ) = −θ² is concave but decreasing: no η-form (MATH.md §3 needs g nondecreasing).
+    # g(θ) = −θ² is concave but decreasing: no η-form (docs/conventions.md §3 needs g
+    # nondecreasing).
     dec = duality.classify(lambda w: -np.abs(w) ** 4)
     assert dec.curvature_class == "indefinite" and not dec.nondecreasing
     # Neither convex nor concave in θ.

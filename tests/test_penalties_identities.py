@@ -1,4 +1,5 @@
-r"""The η-trick identities of every penalty in the catalogue (MATH.md §3–5), each checked
+r"""The η-trick identities of every penalty in the catalogue (docs/conventions.md §3–5), each
+checked
 against an independent numerical computation (scipy or a dense grid), never against the
 library's own conversions:
 
@@ -7,7 +8,7 @@ library's own conversions:
 - f(η) = sup_w [2Ω(w) − w²/η];
 - η̂ = |w|/Ω'(|w|) with Ω' by central differences;
 - the keep probability: α ↔ η̂ round trip, the method's own rule at λ = c = 1;
-- the curvature class (as MATH.md states, and as ``classify`` measures it);
+- the curvature class (as docs/conventions.md states, and as ``classify`` measures it);
 - ``from_eta_hat`` / ``from_keep_prob`` reproducing the closed forms;
 - Hypothesis over the hyperparameters of the parametric families.
 """
@@ -121,7 +122,7 @@ def test_even_and_odd_faces(case, penalty_points):
 
 
 def test_value_nondecreasing_in_magnitude(case):
-    # Every penalty of the catalogue is a nondecreasing function of |w| (MATH.md §3: g
+    # Every penalty of the catalogue is a nondecreasing function of |w| (docs/conventions.md §3: g
     # nondecreasing): on a fine grid, no decrease beyond rounding of Ω's evaluation.
     p = case.penalty
     t = np.linspace(0.0, 12.0, 2401 if not case.slow else 601)
@@ -171,8 +172,9 @@ def test_dual_is_sup_of_two_omega_minus_quadratic(case):
     # f = +∞ (ridge-type penalties with η beyond 1/r): the supremum is unbounded — the grid
     # maximum sits at w = 1e9 and is huge.
     assert np.all(unbounded[~finite]) and np.all(sup[~finite] > 1e6)
-    if case.id == "HardConcrete":
-        # MATH.md's f = P(z ≠ 0) is the biconjugate only up to η* = η̂(saturation⁻); beyond,
+    if np.isfinite(case.biconjugate_up_to):  # hard concrete
+        # f = P(z ≠ 0) (docs/conventions.md §5) is the biconjugate only up to η* = η̂(saturation⁻);
+        # beyond,
         # sup_w is attained at the saturation w₀ (Ω = ½) and equals 1 − w₀²/η < f(η)
         # (documented in HardConcrete's docstring).
         w0 = p.saturation
@@ -220,7 +222,8 @@ def test_kink_at_zero(case):
     ratio = p.eta_hat(t) / t
     secant = (p.value(t) - case.omega0) / t
     if case.kink_at_zero:
-        # MATH.md §4: a kink at 0 iff η̂(t) = O(t): η̂(t)/t → 1/Ω'(0+) and Ω rises with slope
+        # docs/conventions.md §4: a kink at 0 iff η̂(t) = O(t): η̂(t)/t → 1/Ω'(0+) and Ω rises
+        # with slope
         # Ω'(0+) (O(t^0.5) corrections at t = 1e-8 — VarDropApprox — are below 1e-3) ...
         if np.isfinite(p.slope_at_zero()):
             np.testing.assert_allclose(ratio[0], 1 / p.slope_at_zero(), rtol=1e-3)
@@ -248,7 +251,7 @@ def test_keep_prob_round_trip(case, penalty_points, lam, c):
     finite = np.isfinite(eta_hat)
     # 1 − α loses ~ε/(1−α) relative; with η̂ ≤ ~1e3 here that is ≤ 1e-12.
     np.testing.assert_allclose(back[finite], eta_hat[finite], rtol=1e-10, atol=1e-300)
-    # The map itself, as MATH.md §4 writes it: α = cη̂/(cη̂ + λ).
+    # The map itself, as docs/conventions.md §4 writes it: α = cη̂/(cη̂ + λ).
     with np.errstate(invalid="ignore"):
         direct = np.where(np.isinf(eta_hat), 1.0, c * eta_hat / (c * eta_hat + lam))
     np.testing.assert_allclose(alpha, direct, rtol=1e-14)
@@ -260,14 +263,14 @@ def test_keep_prob_round_trip(case, penalty_points, lam, c):
 
 @pytest.mark.cases(lambda c: c.own_rule is not None)
 def test_keep_prob_at_unit_scale_is_the_methods_own_rule(case, penalty_points):
-    # MATH.md §4: a penalty defined by a dropout rule is normalised at λ = c = 1, where
+    # docs/conventions.md §4: a penalty defined by a dropout rule is normalised at λ = c = 1, where
     # keep_prob is the method's own rule (standout σ(|w|), targeted 1 − a / 1, Sparseout
     # odds v t^(q−2), Y-Drop 1 − p by bucket).
     w = np.concatenate([penalty_points, -penalty_points[::3]])
     w = case.smooth_points(w)
     np.testing.assert_allclose(case.penalty.keep_prob(w, 1.0, 1.0), case.own_rule(w),
                                rtol=1e-12)
-    # And the rule implements Ω: Ω(w) − Ω(0) = ∫₀^|w| t(1 − α(t))/α(t) dt (MATH.md §4),
+    # And the rule implements Ω: Ω(w) − Ω(0) = ∫₀^|w| t(1 − α(t))/α(t) dt (docs/conventions.md §4),
     # integrated independently by scipy.
     from scipy import integrate
 
@@ -309,7 +312,7 @@ def test_non_monotone_rule_is_neither_sub_nor_super():
 
 
 def test_monotone_and_anti_monotone_rules_are_classified():
-    # MATH.md §4: η̂ nondecreasing ⇒ subquadratic; decreasing ⇒ superquadratic.
+    # docs/conventions.md §4: η̂ nondecreasing ⇒ subquadratic; decreasing ⇒ superquadratic.
     assert from_eta_hat(lambda t: 1.0 + t**2).curvature_class == "subquadratic"
     assert from_eta_hat(lambda t: 1.0 / (1.0 + t)).curvature_class == "superquadratic"
     assert from_eta_hat(lambda t: np.full_like(t, 0.5)).curvature_class == "quadratic"
@@ -321,7 +324,7 @@ def test_from_eta_hat_reproduces_the_closed_form(case, penalty_points):
     p = case.penalty
     rule = from_eta_hat(p.eta_hat)
     w = np.concatenate([penalty_points, [0.0, 1e-6]])
-    # MATH.md §3: Ω(w) − Ω(0) = ∫₀^|w| t/η̂ dt. The adaptive quadrature is accurate to
+    # docs/conventions.md §3: Ω(w) − Ω(0) = ∫₀^|w| t/η̂ dt. The adaptive quadrature is accurate to
     # ~1e-14 of the integral on smooth pieces and ~1e-12 across kinks (measured ≤ 1.4e-12).
     np.testing.assert_allclose(rule.value(w), p.value(w) - case.omega0, rtol=1e-10,
                                atol=1e-11)
@@ -360,7 +363,7 @@ def test_logsum_rule_matches_closed_form_shifted():
 
 
 def test_from_keep_prob_of_sigmoid_is_standout():
-    # MATH.md §5: keep prob σ(|w|) at λ = c = 1 ⇒ Ω = 1 − (1+|w|)e^{−|w|}.
+    # docs/conventions.md §5: keep prob σ(|w|) at λ = c = 1 ⇒ Ω = 1 − (1+|w|)e^{−|w|}.
     rule = from_keep_prob(lambda t: special.expit(t), lam=1.0)
     p = Standout()
     w = np.array([0.0, 0.01, 0.3, 1.0, 2.5, 6.0, 9.0])
@@ -375,7 +378,7 @@ def test_from_keep_prob_of_sigmoid_is_standout():
 @pytest.mark.cases(lambda c: c.id in ("L1", "LogSum(2.0)", "Standout", "MCP(2.0,0.7)",
                                       "Sparseout(0.5,0.3,stop)"))
 def test_from_keep_prob_inverts_keep_prob(case, lam, c):
-    # The rule that implements λΩ at scale c gives back Ω (MATH.md §4, both directions).
+    # The rule that implements λΩ at scale c gives back Ω (docs/conventions.md §4, both directions).
     p = case.penalty
     rule = from_keep_prob(p.as_dropout_rule(lam, c), lam=lam, c=c)
     w = np.array([0.02, 0.4, 1.2, 3.0])
@@ -427,7 +430,7 @@ def test_hypothesis_lp(p):
     _check_identities(pen)
     r = p / (2 - p)
     eta = np.array([0.1, 1.0, 7.0])
-    # MATH.md §5 closed form f = η^r / r.
+    # docs/conventions.md §5 closed form f = η^r / r.
     np.testing.assert_allclose(pen.dual(eta), eta**r / r, rtol=1e-12)
 
 
@@ -446,7 +449,8 @@ def test_hypothesis_mcp(a, scale):
     b = a * scale
     _check_identities(pen, kinks=(b,))
     eta = np.array([0.1, 1.0, 7.0])
-    np.testing.assert_allclose(pen.dual(eta), b * eta / (eta + b), rtol=1e-12)  # MATH.md §5
+    # f = bη/(η + b), docs/conventions.md §5
+    np.testing.assert_allclose(pen.dual(eta), b * eta / (eta + b), rtol=1e-12)
     assert pen.value(10 * b) == pytest.approx(b / 2, rel=1e-15)
 
 
@@ -465,7 +469,7 @@ def test_hypothesis_sparseout(q, drop, grad):
     _check_identities(pen)
     v = drop / (1 - drop)
     w = np.array([0.3, 2.0])
-    # MATH.md §5: (v/q)|w|^q with stop-gradient, (v/2)|w|^q with autograd.
+    # docs/conventions.md §5: (v/q)|w|^q with stop-gradient, (v/2)|w|^q with autograd.
     expected = (v / q if grad == "stop" else v / 2) * w**q
     np.testing.assert_allclose(pen.value(w), expected, rtol=1e-13)
 

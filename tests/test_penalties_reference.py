@@ -1,4 +1,5 @@
-r"""Reference values for the dropout-derived penalties and the closed forms of MATH.md §5,
+r"""Reference values for the dropout-derived penalties and the closed forms of docs/conventions.md
+§5,
 each against an independent computation (mpmath, scipy quadrature, exact enumeration of
 dropout masks, a seeded Monte-Carlo estimate judged in standard errors, scipy.optimize).
 """
@@ -51,7 +52,7 @@ def test_vardrop_dual_at_zero_and_its_slope(vardrop):
     # so 1e-7 leaves an O(h) = 2e-8 truncation.
     h = 1e-7
     assert vardrop.dual(h) / h == pytest.approx(1.0, abs=1e-7)
-    # Central difference at η = 2 against f'(η) = D(u)/u, u = √(η/2) (MATH.md §5).
+    # Central difference at η = 2 against f'(η) = D(u)/u, u = √(η/2) (docs/conventions.md §5).
     e, h = 2.0, 1e-5
     fd = (vardrop.dual(e + h) - vardrop.dual(e - h)) / (2 * h)
     assert fd == pytest.approx(special.dawsn(1.0) / 1.0, rel=1e-8)  # O(h²) + rounding/h
@@ -64,7 +65,7 @@ def test_vardrop_tail_constant(vardrop):
         (1 + EULER + np.log(2)) / 2, abs=1e-3)
     # And the dual's: f(η) − log η → γ_E + log 2 (O(1/η) = 1e-8 at η = 1e8).
     assert vardrop.dual(1e8) - np.log(1e8) == pytest.approx(EULER + np.log(2), abs=1e-7)
-    # Near 0, Ω ≈ |w| (MATH.md §5): Ω(w)/w = 1 − O(w).
+    # Near 0, Ω ≈ |w| (docs/conventions.md §5): Ω(w)/w = 1 − O(w).
     assert vardrop.value(1e-6) / 1e-6 == pytest.approx(1.0, abs=1e-6)
 
 
@@ -188,7 +189,8 @@ def test_hard_concrete_eta_increasing_and_dual_is_p_nonzero(hard_concrete):
     la = np.linspace(-12.0, 12.0, 2401)
     eta = hard_concrete.eta_of_log_alpha(la)
     assert np.all(np.diff(eta) > 0)
-    # f(η(a)) = P(z ≠ 0) = σ(log a − β log(−γ/ζ)) (MATH.md §5); the inverse table of η(a)
+    # f(η(a)) = P(z ≠ 0) = σ(log a − β log(−γ/ζ)) (docs/conventions.md §5); the inverse table of
+    # η(a)
     # is exact to ~1e-12 relative.
     p_nonzero = special.expit(la - (2 / 3) * np.log(0.1 / 1.1))
     np.testing.assert_allclose(hard_concrete.dual(eta), p_nonzero, rtol=1e-9)
@@ -221,7 +223,8 @@ def test_standout_closed_forms():
     np.testing.assert_allclose(p.value(w), 1 - (1 + t) * np.exp(-t), rtol=1e-13, atol=1e-16)
     np.testing.assert_allclose(p.eta_hat(w), np.exp(t), rtol=1e-15)
     for wi in (0.5, 4.0):
-        # Ω = ∫₀^|w| t(1 − σ)/σ dt with σ(t) the keep probability (MATH.md §4); quad's 1e-13.
+        # Ω = ∫₀^|w| t(1 − σ)/σ dt with σ(t) the keep probability (docs/conventions.md §4); quad's
+        # 1e-13.
         ref = integrate.quad(lambda s: s * (1 - special.expit(s)) / special.expit(s), 0, wi,
                              epsabs=1e-15, epsrel=1e-13)[0]
         assert p.value(wi) == pytest.approx(ref, rel=1e-12)
@@ -229,7 +232,7 @@ def test_standout_closed_forms():
     le = np.log(eta)
     np.testing.assert_allclose(p.dual(eta), np.where(eta <= 1, 0, 2 - (2 * (1 + le) + le**2) / eta),
                                rtol=1e-14, atol=1e-16)
-    # Bounded by 1 (MATH.md: "bounded"), quadratic near 0 (no exact zeros): Ω(t) ≈ t²/2.
+    # Bounded by 1 (docs/conventions.md: "bounded"), quadratic near 0 (no exact zeros): Ω(t) ≈ t²/2.
     assert np.all(p.value(np.linspace(0, 50, 101)) <= 1.0)
     assert p.value(1e-4) == pytest.approx(0.5e-8, rel=1e-3)
 
@@ -239,7 +242,7 @@ def test_classical_closed_forms():
     w = np.array([0.0, 0.3, 1.0, 2.2, 6.0, -1.5])
     t = np.abs(w)
     eta = np.array([0.05, 0.5, 2.0, 9.0])
-    # Rounding only: formulas typed from MATH.md §5 vs the library's.
+    # Rounding only: formulas typed from docs/conventions.md §5 vs the library's.
     rt = dict(rtol=1e-13, atol=1e-15)
     for p in (0.3, 1.0, 1.7):
         pen, r = Lp(p), p / (2 - p)
@@ -311,7 +314,7 @@ def _gaussian_problem(n=9, d=3, seed=4):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
     y = rng.normal(size=n)
-    c = (X**2).sum(axis=0) / n  # MATH.md §1: gaussian column scale
+    c = (X**2).sum(axis=0) / n  # docs/conventions.md §1: gaussian column scale
 
     def loss(w):
         return 0.5 * np.mean((y - X @ w) ** 2)
@@ -320,7 +323,8 @@ def _gaussian_problem(n=9, d=3, seed=4):
 
 
 def test_sparseout_expected_loss_is_the_autograd_penalty():
-    # MATH.md §5: E L(w + sgn(w)|w|^{q/2}ξ) = L(w) + ½ v Σ c_j|w_j|^q, exactly (gaussian),
+    # docs/conventions.md §5: E L(w + sgn(w)|w|^{q/2}ξ) = L(w) + ½ v Σ c_j|w_j|^q, exactly
+    # (gaussian),
     # with ξ = m/(1−δ) − 1, m ~ Bern(1−δ): enumerate all 2^d masks.
     loss, c = _gaussian_problem()
     w = np.array([0.8, -1.7, 0.05])
@@ -337,7 +341,7 @@ def test_sparseout_expected_loss_is_the_autograd_penalty():
 
 
 def test_targeted_dropout_expected_loss_is_the_truncated_ridge():
-    # MATH.md §5: unscaled gates, δ_j = a·1[|w_j| < τ_w]: E L = L(u) + ½ Σ_targeted
+    # docs/conventions.md §5: unscaled gates, δ_j = a·1[|w_j| < τ_w]: E L = L(u) + ½ Σ_targeted
     # (a/(1−a)) c_j u_j² on the effective weights u = (1 − δ)w — the object's Ω(u) on the
     # targeted coordinates (Ω is constant, r τ²/2, on the others).
     loss, c = _gaussian_problem()

@@ -26,18 +26,14 @@ from dualreg.penalties.classical import (
     TwoLevelQuadratic,
 )
 from dualreg.penalties.combinators import Floored, Rescaled, Smoothed
-from dualreg.penalties.dropout import (
-    HardConcrete,
-    Sparseout,
-    Standout,
-    TargetedDropout,
-    VarDrop,
-    VarDropApprox,
-    YDrop,
-    dawson_integral,
-)
+from dualreg.penalties.hard_concrete import HardConcrete
 from dualreg.penalties.nonseparable import ARD, HardThreshold
 from dualreg.penalties.rules import RulePenalty, from_eta_hat, from_keep_prob
+from dualreg.penalties.sparseout import Sparseout
+from dualreg.penalties.standout import Standout
+from dualreg.penalties.targeted import TargetedDropout
+from dualreg.penalties.variational import VarDrop, VarDropApprox, dawson_integral
+from dualreg.penalties.ydrop import YDrop
 
 __all__ = [
     "ARD",

@@ -1,6 +1,6 @@
 r"""The penalty protocol: one object that knows every face of a separable penalty.
 
-Conventions (MATH.md §3–4): for a penalty :math:`\Omega` and its η-trick dual :math:`f`,
+Conventions (docs/conventions.md §3–4): for a penalty :math:`\Omega` and its η-trick dual :math:`f`,
 
 .. math::
 
@@ -150,6 +150,22 @@ class Penalty(ABC):
         """The η-trick reweighting η̂(w) = |w| / Ω'(|w|) (+inf where Ω'(|w|) = 0)."""
         return self._eta_hat(np.abs(as_finite_array(w, "w")))
 
+    def eta_hat_torch(self, t: Any) -> Any:
+        r""":math:`\hat\eta(t)` on a torch tensor of magnitudes ``t = |w|`` (same dtype/device).
+
+        Rates are computed under ``no_grad``, so the default runs the numpy :meth:`eta_hat` on
+        the detached values (one host round trip); closed forms override it with tensor
+        arithmetic. numpy only here: the tensor's own methods, never an ``import torch``.
+        """
+        values = self.eta_hat(t.detach().cpu().numpy())
+        return t.new_tensor(np.asarray(values, dtype=float))
+
+    def dual_torch(self, eta: Any) -> Any:
+        r"""The dual :math:`f(\eta)` on a torch tensor. The default runs the numpy :meth:`dual`
+        on the detached values (not differentiable); closed forms override it with
+        differentiable tensor arithmetic."""
+        return eta.new_tensor(np.asarray(self.dual(eta.detach().cpu().numpy()), dtype=float))
+
     def dual(self, eta: Any) -> np.ndarray:
         """The η-trick dual f(η) = sup_w [2Ω(w) − w²/η], η >= 0 (+inf allowed)."""
         self._require_eta_form("dual")
@@ -160,7 +176,7 @@ class Penalty(ABC):
 
     def keep_prob(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
         """Bernoulli keep probability α = c η̂ / (c η̂ + λ) of the adaptive dropout rule that
-        implements λΩ at column scale c (MATH.md §4)."""
+        implements λΩ at column scale c (docs/conventions.md §4)."""
         return eta_to_keep_prob(self.eta_hat(w), lam, c)
 
     def noise_variance(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:

@@ -1,7 +1,7 @@
 r"""Classical penalties in closed form: ridge, ℓ1, ℓp (and general powers), LogSum, Log²Sum,
 SCAD, MCP, and the two-level quadratics (capped ridge) behind targeted dropout and Y-Drop.
 
-Each class gives Ω, Ω', η̂ = t/Ω'(t) and the dual f in closed form (MATH.md §5) and a
+Each class gives Ω, Ω', η̂ = t/Ω'(t) and the dual f in closed form (docs/conventions.md §5) and a
 closed-form prox where one exists.
 """
 
@@ -72,6 +72,12 @@ class Power(Penalty):
             if q == 2:
                 return np.full_like(t, np.inf if self.weight == 0 else 1.0 / self.weight)
             return t ** (2 - q) / np.float64(self.weight)
+
+    def eta_hat_torch(self, t):
+        """:math:`t^{2-q}/m` in tensor arithmetic (1/m for the ridge)."""
+        if self.q == 2:
+            return t.new_full(t.shape, float("inf") if self.weight == 0 else 1.0 / self.weight)
+        return t.pow(2.0 - self.q) / self.weight
 
     def _dual(self, eta):
         m, q = self.weight, self.q
@@ -235,6 +241,15 @@ class LogSum(Penalty):
     def _eta_hat(self, t):
         return t * (t + self.eps)
 
+    def eta_hat_torch(self, t):
+        r""":math:`t(t+\varepsilon)` in tensor arithmetic."""
+        return t * (t + self.eps)
+
+    def dual_torch(self, eta):
+        r""":math:`f(\eta)` for η > 0 in differentiable tensor arithmetic (the stable root)."""
+        t = 2.0 * eta / ((self.eps**2 + 4.0 * eta).sqrt() + self.eps)
+        return 2.0 * (t + self.eps).log() - t * t / eta
+
     def _dual(self, eta):
         e = self.eps
         with np.errstate(over="ignore", invalid="ignore"):
@@ -273,6 +288,10 @@ class Log2Sum(Penalty):
         return 2.0 * t / (t * t + self.eps)
 
     def _eta_hat(self, t):
+        return 0.5 * (t * t + self.eps)
+
+    def eta_hat_torch(self, t):
+        r""":math:`(t^2+\varepsilon)/2` in tensor arithmetic."""
         return 0.5 * (t * t + self.eps)
 
     def _dual(self, eta):

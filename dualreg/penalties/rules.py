@@ -1,7 +1,8 @@
 r"""Penalties built from an adaptive dropout rule: the η̂ → Ω direction of the duality.
 
 A reweighting rule η̂(t) (or a keep-probability rule α(t) at level λ and scale c) implements
-:math:`\Omega(w) = \int_0^{|w|} t/\hat\eta(t)\,dt` (MATH.md §3–4); whether that penalty has an
+:math:`\Omega(w) = \int_0^{|w|} t/\hat\eta(t)\,dt` (docs/conventions.md §3–4); whether that
+penalty has an
 η-form is decided numerically by :func:`dualreg.duality.classify`.
 """
 
