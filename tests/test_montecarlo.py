@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 
+from dualreg import datasets
 from dualreg.penalties import LogSum, Lp, Power
 from dualreg.penalties import TargetedDropout as TDPenalty
 from dualreg.torch import (
@@ -55,13 +56,9 @@ def _design(n, w_true, seed, noise=0.5, standardize=True, orthogonal=False):
     """Gaussian design with unit column scale c_j = ‖X_j‖²/n = 1 (orthonormal columns times
     √n if ``orthogonal``) and a linear response."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, len(w_true)))
-    if orthogonal:
-        X = np.linalg.qr(X)[0] * np.sqrt(n)
-    if standardize:
-        X /= np.sqrt((X**2).mean(0))
-    y = X @ np.asarray(w_true, float) + noise * rng.standard_normal(n)
-    return X, y
+    X = datasets.gaussian_design(rng, n, len(w_true), orthogonal=orthogonal,
+                                 unit_scale=standardize)
+    return X, datasets.response(rng, X @ np.asarray(w_true, float), noise=noise)
 
 
 def _gram(X, y):
@@ -97,17 +94,13 @@ def _assert_matches(res, ref, nonzero=None):
 def _prox_gradient(X, y, penalty, weights, w0, tol=1e-15, max_iter=20000):
     r"""Deterministic minimiser of ½‖y − Xw‖²/n + Σ_j weights_j Ω(w_j) (gaussian), by proximal
     gradient with step 1/‖H‖ using the penalty object's own prox; then checks stationarity."""
+    from dualreg.solvers import QuadraticLoss, prox_gradient
+
     H, b = _gram(X, y)
-    step = 1.0 / np.linalg.eigvalsh(H)[-1]
-    w = np.asarray(w0, float).copy()
-    for _ in range(max_iter):
-        w_new = penalty.prox(w - step * (H @ w - b), step * np.asarray(weights))
-        if np.max(np.abs(w_new - w)) < tol:
-            w = w_new
-            break
-        w = w_new
-    else:
-        raise AssertionError("reference prox-gradient did not converge")
+    res = prox_gradient(QuadraticLoss(H, b), penalty, weights, w0, tol=tol, max_iter=max_iter,
+                        warn=False)
+    assert res.converged, "reference prox-gradient did not converge"
+    w = res.coef
     grad = H @ w - b
     # Stationarity of the reference itself, to near rounding (gradient units ~1).
     resid = penalty.subdiff_distance(w, grad / np.asarray(weights), 1.0) * np.asarray(weights)
@@ -119,7 +112,8 @@ def _prox_gradient(X, y, penalty, weights, w0, tol=1e-15, max_iter=20000):
 @pytest.mark.parametrize("target", ["weight", "input"])
 def test_bernoulli_dropout_is_weighted_ridge(target):
     r"""Fixed-rate inverted dropout on a gaussian model converges to the weighted ridge
-    :math:`(H + v\,\mathrm{diag}(c))w = X^\top y/n`, v = p/(1−p) (MATH.md §2, closed form)."""
+    :math:`(H + v\,\mathrm{diag}(c))w = X^\top y/n`, v = p/(1−p) (docs/conventions.md §2, closed
+    form)."""
     w_true = np.array([2.0, -1.5, 1.0, 0.5, -0.8])
     X, y = _design(200 if target == "input" else 400, w_true, seed=0)
     H, b = _gram(X, y)
@@ -154,12 +148,9 @@ def _binomial_data(n=300, seed=5, scale=1.0, offset=1.0, soft=False):
     """Nonnegative (skewed) features, as in bag-of-words data: the third-order term of the
     Bernoulli remainder does not cancel by symmetry (proofs/T2_glm_second_order.md)."""
     rng = np.random.default_rng(seed)
-    X = rng.exponential(1.0, (n, 5))
-    w0 = np.array([1.0, -0.8, 0.6, 0.5, -0.4])
-    theta = offset + scale * X @ w0
-    mu = 1.0 / (1.0 + np.exp(-theta))
-    y = mu if soft else (rng.random(n) < mu).astype(float)
-    return X, y
+    X = datasets.exponential_design(rng, n, 5)
+    theta = offset + scale * X @ np.array([1.0, -0.8, 0.6, 0.5, -0.4])
+    return X, datasets.response(rng, theta, "binomial", expected=soft)
 
 
 def test_binomial_dropout_matches_exact_expected_objective_not_fisher_ridge():
@@ -294,7 +285,7 @@ def test_adaptive_dropout_is_irls_with_the_same_floor(penalty):
     res = monte_carlo(X, y, layer, replicas=16, steps=2500, lr=0.02, schedule="inverse_sqrt",
                       init=w0, seed=4, progress=False)
     # Coordinates in the floor regime (η̂(w) < η_min: ridge-shrunk noise) are judged by their
-    # standard error only (MATH.md §6).
+    # standard error only (docs/conventions.md §6).
     kept = penalty.eta_hat(ref) > eta_min
     assert kept.sum() == 3
     _assert_matches(res, ref, nonzero=kept)

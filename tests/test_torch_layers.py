@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from dualreg import datasets
 from dualreg.penalties import (
     L1,
     MCP,
+    Floored,
     Log2Sum,
     LogSum,
     Lp,
@@ -27,7 +29,6 @@ from dualreg.penalties import YDrop as YDropPenalty
 from dualreg.torch import (
     AdaptiveDropout,
     BernoulliDropout,
-    FlooredPenalty,
     GaussianDropout,
     Sparseout,
     TargetedDropout,
@@ -58,7 +59,7 @@ def _gen(seed=0):
 def _data(n=60, d=4, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
-    return X, X @ np.linspace(1.0, -1.0, d) + 0.3 * rng.standard_normal(n)
+    return X, datasets.response(rng, X @ np.linspace(1.0, -1.0, d), noise=0.3)
 
 
 # --------------------------------------------------------------------------- nn.Dropout semantics
@@ -244,7 +245,7 @@ def test_adaptive_rates_use_penalty_object_and_floor():
 def test_floored_penalty_faces_are_consistent():
     base = LogSum(0.1)
     eta_min = 0.02
-    fp = FlooredPenalty(base, eta_min)
+    fp = Floored(base, eta_min)
     t = np.array([0.0, 0.05, fp.t_star, 0.3, 2.0])
     np.testing.assert_allclose(fp.eta_hat(t), np.maximum(base.eta_hat(t), eta_min), rtol=1e-14)
     # Ω' = t/η̂ against a central difference of Ω (smooth away from t*: relative 1e-7).

@@ -1,28 +1,42 @@
-"""Dropout layers (nn.Module) and the batched Monte-Carlo dropout trainer. Requires torch."""
+"""Dropout layers (nn.Module), the batched Monte-Carlo dropout trainer, attribution and
+sparsity metrics. Requires torch.
 
+Layers live in :mod:`dualreg.torch.layers` (one kind per file; ``LAYERS`` lists them all),
+the trainer in :mod:`dualreg.torch.train`, exact expected objectives in
+:mod:`dualreg.torch.expected`.
+"""
+
+from dualreg.torch.attribution import conductance
 from dualreg.torch.layers import (
+    LAYERS,
     AdaptiveDropout,
     BernoulliDropout,
     DropoutLayer,
-    FlooredPenalty,
     GaussianDropout,
+    MaskKind,
     Sparseout,
     TargetedDropout,
     VariationalDropout,
     YDrop,
-    conductance,
-    hoyer,
-    torch_eta_hat,
 )
+from dualreg.torch.metrics import hoyer
 from dualreg.torch.train import FAMILIES, MonteCarloResult, column_scale, glm_loss, monte_carlo
+
+
+def torch_eta_hat(penalty, t):
+    r""":math:`\hat\eta(t)` on a tensor of magnitudes: ``penalty.eta_hat_torch(t)`` (tensor
+    arithmetic for the closed forms, the numpy η̂ on detached values otherwise)."""
+    return penalty.eta_hat_torch(t)
+
 
 __all__ = [
     "FAMILIES",
+    "LAYERS",
     "AdaptiveDropout",
     "BernoulliDropout",
     "DropoutLayer",
-    "FlooredPenalty",
     "GaussianDropout",
+    "MaskKind",
     "MonteCarloResult",
     "Sparseout",
     "TargetedDropout",

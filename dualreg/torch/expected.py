@@ -9,7 +9,7 @@ The Monte-Carlo trainer estimates the minimiser of the **exact expected dropout 
 (E s = 1, so the linear term has no noise). This module computes it without sampling —
 Bernoulli masks by enumerating the :math:`2^d` keep patterns, Gaussian masks by Gauss–Hermite
 quadrature of the 1-D Gaussian :math:`x_i\cdot(s\odot w)` — together with Wager et al.'s
-Fisher-weighted ridge (the second-order expansion, MATH.md §2)
+Fisher-weighted ridge (the second-order expansion, docs/conventions.md §2)
 
 .. math::
 
@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from dualreg._validation import as_finite_array, check_rate, check_scalar
+from dualreg.families import Family, get_family
 
 __all__ = [
     "bernoulli_patterns",
@@ -46,31 +47,24 @@ __all__ = [
 _MAX_ENUM_D = 14
 
 
-def _A(theta: Tensor, family: str) -> Tensor:
-    if family == "gaussian":
-        return 0.5 * theta**2
-    if family == "binomial":
-        return torch.nn.functional.softplus(theta)
-    if family == "poisson":
-        return torch.exp(theta)
-    raise ValueError(f"family must be gaussian, binomial or poisson, got {family!r}")
+def _A(theta: Tensor, family: str | Family) -> Tensor:
+    r""":math:`A(\theta)`, the family's log-partition (torch twin)."""
+    return get_family(family).log_partition_torch(theta)
 
 
-def _A1(theta: Tensor, family: str) -> Tensor:
-    if family == "gaussian":
-        return theta
-    if family == "binomial":
-        return torch.sigmoid(theta)
-    return torch.exp(theta)
+def _A1(theta: Tensor, family: str | Family) -> Tensor:
+    r""":math:`A'(\theta)`, the family's mean (torch twin)."""
+    return get_family(family).mean_torch(theta)
 
 
-def _A2(theta: Tensor, family: str) -> Tensor:
-    if family == "gaussian":
-        return torch.ones_like(theta)
-    if family == "binomial":
-        s = torch.sigmoid(theta)
-        return s * (1 - s)
-    return torch.exp(theta)
+def _A2(theta: Tensor, family: str | Family) -> Tensor:
+    r""":math:`A''(\theta)`, the family's curvature (torch twin)."""
+    return get_family(family).curvature_torch(theta)
+
+
+def _A4(theta: Tensor, family: str | Family) -> Tensor:
+    r""":math:`A''''(\theta)`, the family's fourth derivative (torch twin)."""
+    return get_family(family).fourth_derivative_torch(theta)
 
 
 def bernoulli_patterns(d: int, p: float) -> tuple[Tensor, Tensor]:
@@ -217,16 +211,6 @@ def solve_fisher_ridge(
         return fisher_ridge_loss(w, b, Xt, yt, fam, variance)
 
     return _solve(obj, X, y, family, intercept, x0, tol)
-
-
-def _A4(theta: Tensor, family: str) -> Tensor:
-    r""":math:`A''''(\theta)`: 0, :math:`A''(1 - 6A'')` (logistic), :math:`e^\theta`."""
-    if family == "gaussian":
-        return torch.zeros_like(theta)
-    if family == "binomial":
-        a2 = _A2(theta, family)
-        return a2 * (1.0 - 6.0 * a2)
-    return torch.exp(theta)
 
 
 def _first_order_directions(X, y, family, penalties):

@@ -1,13 +1,13 @@
 r"""Monte-Carlo dropout training: K independent replicas as one batched tensor program.
 
 Every step samples real masks, evaluates the sampled mean loss of a canonical GLM
-(MATH.md §1: :math:`L(w) = \tfrac1n\sum_i A(\theta_i) - y_i\theta_i`, gaussian
+(docs/conventions.md §1: :math:`L(w) = \tfrac1n\sum_i A(\theta_i) - y_i\theta_i`, gaussian
 :math:`\tfrac12(y_i - \theta_i)^2`), and takes an SGD step on it; rates of adaptive rules are
 recomputed from the current weights under ``no_grad`` by the layer. The weights of all
 replicas form one ``(K, d)`` tensor, masks are ``(K, d)`` (weights) or ``(K, B, d)``
 (inputs); there is no Python loop over replicas. The result is each replica's
-**Polyak-averaged** iterate after burn-in (MATH.md §6), their mean, and the standard error
-across replicas (replicas are independent: :math:`\mathrm{se} = \mathrm{sd}/\sqrt K`).
+**Polyak-averaged** iterate after burn-in (docs/conventions.md §6), their mean, and the standard
+error across replicas (replicas are independent: :math:`\mathrm{se} = \mathrm{sd}/\sqrt K`).
 """
 
 from __future__ import annotations
@@ -23,49 +23,36 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from dualreg._validation import as_finite_array, check_scalar
+from dualreg.families import FAMILIES, Family, get_family
 from dualreg.torch.layers import DropoutLayer
 
 __all__ = ["FAMILIES", "MonteCarloResult", "column_scale", "glm_loss", "monte_carlo"]
 
-FAMILIES = ("gaussian", "binomial", "poisson")
 SCHEDULES = ("constant", "inverse_sqrt", "linear")
 
 
 # --------------------------------------------------------------------------- families
-def glm_loss(theta: Tensor, y: Tensor, family: str) -> Tensor:
-    r"""Per-sample loss :math:`A(\theta) - y\theta` (gaussian: :math:`\tfrac12(y-\theta)^2`)."""
-    if family == "gaussian":
-        return 0.5 * (y - theta) ** 2
-    if family == "binomial":
-        return torch.nn.functional.softplus(theta) - y * theta
-    if family == "poisson":
-        return torch.exp(theta) - y * theta
-    raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-
-
-def _curvature(theta: Tensor, family: str) -> Tensor:
-    r""":math:`A''(\theta)`: 1, :math:`\sigma(1-\sigma)`, :math:`e^\theta`."""
-    if family == "gaussian":
-        return torch.ones_like(theta)
-    if family == "binomial":
-        s = torch.sigmoid(theta)
-        return s * (1.0 - s)
-    return torch.exp(theta)
+def glm_loss(theta: Tensor, y: Tensor, family: str | Family) -> Tensor:
+    r"""Per-sample loss :math:`A(\theta) - y\theta` of the family (its torch twin)."""
+    return get_family(family).pointwise_loss_torch(theta, y)
 
 
 @torch.no_grad()
-def column_scale(X: Tensor, w: Tensor, b: Tensor | None, family: str) -> Tensor:
-    r"""Column scales :math:`c_j(w) = \tfrac1n\sum_i A''(x_i^\top w + b)\,x_{ij}^2` (MATH.md §1).
+def column_scale(X: Tensor, w: Tensor, b: Tensor | None, family: str | Family) -> Tensor:
+    r"""Column scales :math:`c_j(w) = \tfrac1n\sum_i A''(x_i^\top w + b)\,x_{ij}^2`
+    (docs/conventions.md §1).
 
-    ``w`` is (K, d) and the result (K, d); gaussian: :math:`\|X_{:,j}\|^2/n`, shape (d,).
+    ``w`` is (K, d) and the result (K, d); constant curvature (gaussian):
+    :math:`\|X_{:,j}\|^2/n`, shape (d,).
     """
+    fam = get_family(family)
     x2 = X * X
-    if family == "gaussian":
+    if fam.constant_curvature:
         return x2.mean(0)
     theta = w @ X.T
     if b is not None:
         theta = theta + b.unsqueeze(-1)
-    return _curvature(theta, family) @ x2 / X.shape[0]
+    return fam.curvature_torch(theta) @ x2 / X.shape[0]
 
 
 # --------------------------------------------------------------------------- result
@@ -174,11 +161,14 @@ def monte_carlo(
     Parameters
     ----------
     X : (n, d) array, y : (n,) array
-        Finite data; binomial y in [0, 1], poisson y ≥ 0.
+        Finite data, y valid for the family (``Family.check_y``: binomial y in {0, 1},
+        poisson y ≥ 0).
     layer : DropoutLayer
-        Any layer of :mod:`dualreg.torch.layers`; its ``generator`` is bound to the run's
-        seeded generator during training (and restored after).
-    family : {"gaussian", "binomial", "poisson"}
+        Any layer of :mod:`dualreg.torch.layers`, driven through its public trainer
+        protocol (:class:`~dualreg.torch.layers.DropoutLayer`); its ``generator`` is bound to
+        the run's seeded generator during training (and restored after).
+    family : str or Family
+        A registered family (``dualreg.families.FAMILIES``) or a family object.
     replicas : int
         K, the number of independent replicas.
     steps : int
@@ -206,8 +196,7 @@ def monte_carlo(
     """
     if not isinstance(layer, DropoutLayer):
         raise ValueError(f"layer must be a dualreg.torch DropoutLayer, got {type(layer).__name__}")
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    fam = get_family(family)
     X_np = as_finite_array(X, "X")
     y_np = as_finite_array(y, "y")
     if X_np.ndim != 2:
@@ -216,10 +205,7 @@ def monte_carlo(
         raise ValueError(
             f"y must be 1-D with {X_np.shape[0]} entries (rows of X), got shape {y_np.shape}"
         )
-    if family == "binomial" and np.any((y_np < 0) | (y_np > 1)):
-        raise ValueError("y must lie in [0, 1] for family='binomial'")
-    if family == "poisson" and np.any(y_np < 0):
-        raise ValueError("y must be >= 0 for family='poisson'")
+    y_np = fam.check_y(y_np)
     n, d = X_np.shape
     K = _as_int(replicas, "replicas", 1)
     T = _as_int(steps, "steps", 1)
@@ -266,13 +252,8 @@ def monte_carlo(
     quantities = ["loss"] + [f"gradient of {k}" for k in names] + names
     ok = torch.ones(T, len(quantities), dtype=torch.bool, device=dev)
 
-    scales = column_scale(Xt, params["coef"], None, family) if family == "gaussian" else None
+    scales = column_scale(Xt, params["coef"], None, fam) if fam.constant_curvature else None
     trace_rows: list[tuple[int, float, Tensor, Tensor]] = []
-    saved_gen, was_training, saved_reuse = layer.generator, layer.training, layer.reuse_buffers
-    layer.generator = gen
-    layer.reuse_buffers = True
-    layer.reset_state()
-    layer.train()
     start = time.perf_counter()
     checked = 0
 
@@ -290,7 +271,7 @@ def monte_carlo(
             )
         checked = upto
 
-    try:
+    with layer.training_session(gen):
         bar = tqdm(total=T, disable=not progress, desc=f"monte_carlo K={K}", leave=False)
         for t in range(T):
             gamma = lr * step_factor(t)
@@ -302,8 +283,8 @@ def monte_carlo(
                 idx = torch.randint(n, (K, batch), generator=gen, device=dev)
                 Xb, yb = Xt[idx], yt[idx]
             if layer.needs_column_scale:
-                if family != "gaussian" and t % scale_every == 0:
-                    scales = column_scale(Xt, w, b, family)
+                if not fam.constant_curvature and t % scale_every == 0:
+                    scales = column_scale(Xt, w, b, fam)
                 layer.set_column_scale(scales)
             try:
                 theta = layer.noisy_linear(Xb, w)
@@ -312,7 +293,7 @@ def monte_carlo(
                 raise
             if b is not None:
                 theta = theta + b.unsqueeze(-1)
-            loss = glm_loss(theta, yb, family).mean(-1) + layer.regularizer(w)
+            loss = fam.pointwise_loss_torch(theta, yb).mean(-1) + layer.regularizer(w)
             grads = torch.autograd.grad(loss.sum(), [params[k] for k in names])
             with torch.no_grad():
                 for k, g in zip(names, grads, strict=True):
@@ -332,11 +313,6 @@ def monte_carlo(
             bar.update(1)
         check(T)
         bar.close()
-    finally:
-        layer.generator = saved_gen
-        layer.reuse_buffers = saved_reuse
-        layer._scratch.clear()
-        layer.train(was_training)
     seconds = time.perf_counter() - start
 
     if average == "last":
@@ -372,5 +348,5 @@ def monte_carlo(
         seconds=seconds,
         device=str(dev),
         layer=repr(layer),
-        meta={"family": family, "batch": batch, "lr": lr, "seed": seed},
+        meta={"family": fam.name, "batch": batch, "lr": lr, "seed": seed},
     )
