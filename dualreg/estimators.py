@@ -1,6 +1,6 @@
 r"""scikit-learn estimators over the η-trick IRLS (:func:`dualreg.solvers.irls`).
 
-Each estimator minimises, with the mean-loss scaling of MATH.md §1,
+Each estimator minimises, with the mean-loss scaling of docs/conventions.md §1,
 
 .. math::
 
@@ -82,6 +82,7 @@ class _IRLSBase(BaseEstimator):
         tol: float = 1e-8,
         eps_schedule: Any = "auto",
         init: Any = "auto",
+        linear_solver: Any = "auto",
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -91,6 +92,7 @@ class _IRLSBase(BaseEstimator):
         self.tol = tol
         self.eps_schedule = eps_schedule
         self.init = init
+        self.linear_solver = linear_solver
 
     def _fit_irls(self, X: np.ndarray, y: np.ndarray) -> Any:
         alpha = self.alpha
@@ -102,7 +104,7 @@ class _IRLSBase(BaseEstimator):
         res = irls(
             X, y, self.penalty_, float(alpha), family=self._family,
             fit_intercept=self.fit_intercept, init=self.init, eps_schedule=self.eps_schedule,
-            tol=self.tol, max_iter=self.max_iter,
+            tol=self.tol, max_iter=self.max_iter, linear_solver=self.linear_solver,
         )
         self.coef_ = res.coef
         self.intercept_ = float(res.intercept)
@@ -129,8 +131,9 @@ class IRLSRegressor(RegressorMixin, _IRLSBase):
     penalty_params : dict, optional
         Parameters of a penalty given by name.
     fit_intercept : bool, default True
-    max_iter, tol, eps_schedule, init
-        Passed to :func:`dualreg.solvers.irls` (tol: stationarity, gradient units).
+    max_iter, tol, eps_schedule, init, linear_solver
+        Passed to :func:`dualreg.solvers.irls` (tol: stationarity, gradient units;
+        linear_solver: "auto", "cholesky", "woodbury" or a LinearSolver).
 
     Attributes
     ----------
@@ -172,10 +175,12 @@ class IRLSPoissonRegressor(RegressorMixin, _IRLSBase):
         tol: float = 1e-8,
         eps_schedule: Any = "auto",
         init: Any = "auto",
+        linear_solver: Any = "auto",
     ):
         super().__init__(
             penalty, alpha, penalty_params=penalty_params, fit_intercept=fit_intercept,
             max_iter=max_iter, tol=tol, eps_schedule=eps_schedule, init=init,
+            linear_solver=linear_solver,
         )
 
     def fit(self, X: Any, y: Any) -> IRLSPoissonRegressor:
@@ -230,10 +235,12 @@ class IRLSClassifier(ClassifierMixin, _IRLSBase):
         tol: float = 1e-8,
         eps_schedule: Any = "auto",
         init: Any = "auto",
+        linear_solver: Any = "auto",
     ):
         super().__init__(
             penalty, alpha, penalty_params=penalty_params, fit_intercept=fit_intercept,
             max_iter=max_iter, tol=tol, eps_schedule=eps_schedule, init=init,
+            linear_solver=linear_solver,
         )
 
     def fit(self, X: Any, y: Any) -> IRLSClassifier:

@@ -96,3 +96,14 @@ def test_penalty_names_and_errors():
         IRLSRegressor(alpha=-1.0).fit(X, y)
     with pytest.raises(ValueError, match="superquadratic"):
         IRLSRegressor(penalty="Sparseout", penalty_params={"q": 3.0}).fit(X, y)
+
+
+def test_linear_solver_is_passed_to_the_solver():
+    X, y = load_diabetes(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    auto = IRLSRegressor("l1", alpha=2.0).fit(X, y)
+    wood = IRLSRegressor("l1", alpha=2.0, linear_solver="woodbury").fit(X, y)
+    # One convex problem, two direct linear solvers, both stationary to 1e-8: 1e-6 absolute.
+    np.testing.assert_allclose(wood.coef_, auto.coef_, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="linear_solver must be one of"):
+        IRLSRegressor(linear_solver="qr").fit(X, y)

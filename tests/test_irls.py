@@ -14,7 +14,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Lasso
 from threadpoolctl import threadpool_limits
 
-from dualreg import families
+from dualreg import datasets, families
 from dualreg.penalties import (
     ARD,
     L1,
@@ -40,7 +40,7 @@ from dualreg.solvers import (
     lam_max,
     schedules,
 )
-from dualreg.solvers._linalg import solve_weighted_ridge
+from dualreg.solvers.linear import solve_weighted_ridge
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +56,7 @@ def _regression(n, d, k=5, noise=0.5, seed=0, intercept=1.0):
     w = np.zeros(d)
     k = min(k, d)
     w[:k] = [3.0, -2.0, 2.5, -3.0, 2.0, 1.5, -1.5, 2.0, -2.5, 3.0][:k]
-    y = X @ w + intercept + noise * rng.standard_normal(n)
+    y = datasets.response(rng, X @ w + intercept, noise=noise)
     return X, y, w
 
 
@@ -127,7 +127,7 @@ def test_dropout_is_weighted_ridge_by_mask_enumeration(fit_intercept):
     p = np.array([0.1, 0.3, 0.5, 0.2, 0.6, 0.4])  # drop probabilities
     keep = 1.0 - p
     v = p / (1.0 - p)
-    c = (X**2).sum(0) / X.shape[0]  # c_j = ‖X_j‖²/n (MATH.md §2; b is not masked)
+    c = (X**2).sum(0) / X.shape[0]  # c_j = ‖X_j‖²/n (docs/conventions.md §2; b is not masked)
     res = irls(X, y, Ridge(), v * c, fit_intercept=fit_intercept)
     w_mc, b_mc = _expected_dropout_minimizer(X, y, keep, fit_intercept)
     # Both are exact minimisers of the same quadratic (the identity is exact for gaussian);
@@ -148,7 +148,8 @@ def test_adaptive_dropout_update_is_the_eta_trick_update(penalty):
     keep = penalty.keep_prob(w_t, lam, c)  # α = cη̂/(cη̂ + λ)
     w_drop, _ = _expected_dropout_minimizer(X, y, keep, fit_intercept=False)
     w_eta, _ = eta_trick_update(X, y, w_t, penalty, lam, fit_intercept=False)
-    # Exact identity (MATH.md §4) computed two ways, each a small linear solve: 1e-10 rel.
+    # Exact identity (docs/conventions.md §4) computed two ways, each a small linear solve:
+    # 1e-10 rel.
     np.testing.assert_allclose(w_eta, w_drop, rtol=1e-10, atol=1e-12)
 
 

@@ -10,7 +10,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from threadpoolctl import threadpool_limits
 
-from dualreg import families
+from dualreg import datasets, families
 from dualreg.penalties import L1, Lp, Ridge
 from dualreg.solvers import irls
 from dualreg.solvers.reference import build_problem, solve_reference
@@ -42,8 +42,7 @@ def breast_cancer():
 def _poisson_data(seed=1, n=300, d=10):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
-    y = rng.poisson(np.exp(X @ (0.3 * rng.standard_normal(d)) + 0.5)).astype(float)
-    return X, y
+    return X, datasets.response(rng, X @ (0.3 * rng.standard_normal(d)) + 0.5, "poisson")
 
 
 # Tolerance 1e-6 (absolute, coefficients O(1)): Clarabel stops at gaps of 1e-11, which for

@@ -1,0 +1,238 @@
+r"""The problem :math:`\min_{w,b} F(w,b) = L(w,b) + \sum_j \lambda_j\,\Omega(w_j)` as one object:
+data, family, penalty, centring, caches, and every quantity the solver phases evaluate.
+
+:math:`L = \tfrac1n\sum_i \ell_i(\theta_i)`, :math:`\theta = Xw + b` (docs/conventions.md §1).
+A family with constant curvature (:math:`A'' \equiv 1`, gaussian) fits the intercept by centring X
+and y (b = ȳ − x̄ᵀw afterwards) and caches the Gram X̃ᵀX̃/n when d ≤ n; every other family
+carries b as an extra, unpenalised variable. Also here: the input checks of X, y and λ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dualreg._validation import as_finite_array
+from dualreg.families import Family
+from dualreg.solvers.linear import LinearSolver, get_linear_solver, gram_matrix
+
+Array = np.ndarray
+
+__all__ = ["Problem", "check_data", "check_lam"]
+
+
+def check_data(X: Any, y: Any, family: Family) -> tuple[Array, Array]:
+    """X as a finite, C-contiguous 2-D float array and y as the family accepts it (errors
+    name the argument)."""
+    if X is None:
+        raise ValueError("X must be a 2-D array, got None")
+    X = as_finite_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X is empty: shape {X.shape} (need at least 1 sample and 1 feature)")
+    y = family.check_y(y)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y have mismatched shapes: X has {X.shape[0]} samples, y has {y.shape[0]}"
+        )
+    return np.ascontiguousarray(X), y
+
+
+def check_lam(lam: Any, d: int) -> Array:
+    """λ as one finite, nonnegative weight per coefficient (a scalar is broadcast)."""
+    arr = np.asarray(lam, dtype=float) if not isinstance(lam, str) else None
+    if arr is None:
+        raise ValueError(f"lam must be a nonnegative number or array, got {lam!r}")
+    if np.any(np.isnan(arr)) or np.any(np.isinf(arr)):
+        raise ValueError(f"lam must be finite, got {lam!r}")
+    if np.any(arr < 0):
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
+    if arr.ndim == 0:
+        return np.full(d, float(arr))
+    if arr.shape != (d,):
+        raise ValueError(f"lam must be a scalar or have shape ({d},), got shape {arr.shape}")
+    return arr.copy()
+
+
+class Problem:
+    """Data, family and penalty of one IRLS problem, with the pieces every phase needs.
+
+    Attributes
+    ----------
+    X, y : the (centred, for a constant-curvature family with an intercept) data
+    lam : array (d,), one λ_j per coefficient
+    quadratic : bool, the family's ``constant_curvature`` (L quadratic in w)
+    has_b : bool, whether b is an explicit variable (intercept and non-quadratic L)
+    informative : bool array (d,), columns that are not constant (with an intercept) / zero
+    slope0, kink, absorbing : Ω'(0+); Ω has a kink at 0; η̂(0) = 0 (a zero is absorbing)
+    gram : X̃ᵀX̃/n when L is quadratic and d ≤ n, else None
+    linear_solver : the :class:`~dualreg.solvers.linear.LinearSolver` of the weighted ridges
+    """
+
+    def __init__(self, X: Array, y: Array, penalty: Any, lam: Array, family: Family,
+                 fit_intercept: bool, linear_solver: Any = "auto"):
+        self.data = (X, y)
+        self.family = family
+        self.penalty = penalty
+        self.linear_solver: LinearSolver = get_linear_solver(linear_solver)
+        self.n, self.d = X.shape
+        self.fit_intercept = fit_intercept
+        self.quadratic = bool(family.constant_curvature)
+        self.has_b = fit_intercept and not self.quadratic
+        if fit_intercept:
+            self.x_mean = X.mean(axis=0)
+            informative = np.ptp(X, axis=0) > 0
+        else:
+            self.x_mean = np.zeros(self.d)
+            informative = np.any(X != 0, axis=0)
+        if self.quadratic and fit_intercept:
+            self.y_mean = float(y.mean())
+            self.X = X - self.x_mean
+            self.y = y - self.y_mean
+        else:
+            self.y_mean = 0.0
+            self.X, self.y = X, y
+        self.informative = informative
+        self.lam = lam
+        self.slope0 = float(penalty.slope_at_zero())
+        self.kink = bool(getattr(penalty, "kink_at_zero", False)) or self.slope0 > 0
+        self.is_convex = bool(getattr(penalty, "is_convex", False))
+        with np.errstate(all="ignore"):
+            self.absorbing = bool(penalty.eta_hat(np.zeros(1))[0] <= 0)
+        # A family keeping the base's "never separated" answer needs no θ for that test.
+        self.can_separate = type(family).perfectly_separated is not Family.perfectly_separated
+        self.gram = None
+        self._cache: Any = None
+        if self.quadratic and self.d <= self.n:
+            self.gram = gram_matrix(self.X) / self.n
+
+    def restrict(self, idx: Array) -> Problem:
+        """The same problem on the columns ``idx`` (the others held at 0): a working set."""
+        X, y = self.data
+        return Problem(X[:, idx], y, self.penalty, self.lam[idx], self.family,
+                       self.fit_intercept, self.linear_solver)
+
+    # -------------------------------------------------------------- loss pieces
+    def theta(self, w: Array, b: float, idx: Array | None = None) -> Array:
+        """θ = Xw (+ b), on the columns ``idx`` only when given."""
+        if idx is None:
+            t = self.X @ w
+        else:
+            t = self.X[:, idx] @ w[idx] if idx.size else np.zeros(self.n)
+        return t + b if self.has_b else t
+
+    def loss(self, theta: Array) -> float:
+        """L = mean ℓ_i(θ_i)."""
+        return float(np.mean(self.family.pointwise_loss(theta, self.y)))
+
+    def residual(self, theta: Array) -> Array:
+        """μ − y."""
+        return self.family.mean(theta) - self.y
+
+    def grad(self, theta: Array) -> tuple[Array, float]:
+        """(∇_w L, ∂_b L) = (Xᵀ(μ − y)/n, mean(μ − y))."""
+        r = self.residual(theta)
+        gb = float(np.mean(r)) if self.has_b else 0.0
+        return self.X.T @ r / self.n, gb
+
+    def pen_value(self, w: Array) -> float:
+        """Σ_j λ_j Ω(w_j)."""
+        lam = self.lam
+        nz = lam > 0
+        return float(np.sum(lam[nz] * self.penalty.value(w[nz])))
+
+    def pen_value_smoothed(self, w: Array, eps: float) -> float:
+        """Σ_j λ_j Ω(√(w_j² + ε)) (the target's value when ε ≤ 0)."""
+        if eps <= 0:
+            return self.pen_value(w)
+        nz = self.lam > 0
+        return float(np.sum(self.lam[nz] * self.penalty.value(np.sqrt(w[nz] ** 2 + eps))))
+
+    def objective(self, w: Array, b: float, theta: Array | None = None) -> float:
+        """F(w, b) = L + Σ_j λ_j Ω(w_j)."""
+        if theta is None:
+            theta = self.theta(w, b)
+        return self.loss(theta) + self.pen_value(w)
+
+    def stationarity(self, w: Array, g: Array, gb: float) -> tuple[float, Array]:
+        """max_j dist(−g_j, λ_j ∂Ω(w_j)) (and |g_b|); the per-coordinate distances too."""
+        lam = self.lam
+        dist = np.abs(g).copy()
+        pen = lam > 0
+        if np.any(pen):
+            lp = lam[pen]
+            with np.errstate(invalid="ignore"):
+                dist[pen] = lp * self.penalty.subdiff_distance(w[pen], g[pen] / lp, 1.0)
+        dist[~self.informative] = 0.0
+        s = float(np.max(dist)) if dist.size else 0.0
+        return (max(s, abs(gb)) if self.has_b else s), dist
+
+    def stationarity_at(self, w: Array, b: float) -> float:
+        """The stationarity of (w, b), computed afresh."""
+        g, gb = self.grad(self.theta(w, b))
+        return self.stationarity(w, g, gb)[0]
+
+    def evaluate(self, w: Array, b: float) -> tuple[Array, Array, float, float, Array]:
+        """(θ, ∇_w L, ∂_b L, stationarity, per-coordinate distances) at (w, b), with a
+        one-entry cache (the record of an iterate and the next polish step share it)."""
+        key = (w.tobytes(), float(b))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        theta = self.theta(w, b)
+        g, gb = self.grad(theta)
+        st, dist = self.stationarity(w, g, gb)
+        out = (theta, g, gb, st, dist)
+        self._cache = (key, out)
+        return out
+
+    # -------------------------------------------------------------- Ω' and Ω''
+    def slope(self, w: Array) -> Array:
+        """Ω'(|w|) (right derivative at 0)."""
+        out = np.abs(self.penalty.derivative(w))
+        return np.where(w == 0, self.slope0, out)
+
+    def curv(self, w: Array) -> Array:
+        """Ω''(|w|) by central differences of Ω' with a relative step 1e-4 (error ~1e-8 relative,
+        enough for a Newton direction; the gradient used is exact)."""
+        t = np.abs(w)
+        h = 1e-4 * np.maximum(t, 1e-300)
+        lo = np.maximum(t - h, 0.0)
+        with np.errstate(all="ignore"):
+            up = np.abs(self.penalty.derivative(t + h))
+            dn = np.abs(self.penalty.derivative(lo))
+            dn = np.where(lo == 0, self.slope0, dn)
+            c = (up - dn) / (t + h - lo)
+        return np.where(np.isfinite(c), c, 0.0)
+
+    # -------------------------------------------------------------- intercept, separation
+    def null_intercept(self) -> float:
+        """The intercept of the null model, (A')⁻¹(ȳ) (0 without an explicit b)."""
+        if not self.has_b:
+            return 0.0
+        return self.family.link_of_mean(float(np.mean(self.y)))
+
+    def final_intercept(self, w: Array, b: float) -> float:
+        """The reported intercept: ȳ − x̄ᵀw after centring, else b (0 without intercept)."""
+        if self.quadratic:
+            return float(self.y_mean - self.x_mean @ w) if self.fit_intercept else 0.0
+        return float(b) if self.fit_intercept else 0.0
+
+    def separated(self, w: Array, b: float, loss_below: float | None = None) -> bool:
+        """The data are fitted perfectly by (w, b) (``family.perfectly_separated``) with an
+        objective that is not coercive along w (λ = 0, or a penalty flat far out:
+        η̂(10¹²) = ∞), so that no finite minimiser exists. ``loss_below``: also require the
+        loss below it (the stop rule of the iterations)."""
+        if not self.can_separate:
+            return False
+        theta = self.theta(w, b)
+        if not self.family.perfectly_separated(theta, self.y):
+            return False
+        if loss_below is not None and self.loss(theta) >= loss_below:
+            return False
+        if np.all(self.lam == 0):
+            return True
+        with np.errstate(all="ignore"):
+            far = self.penalty.eta_hat(np.array([1e12]))
+        return bool(np.isinf(far[0]))
