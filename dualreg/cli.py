@@ -92,7 +92,7 @@ def _build_parser() -> _Parser:
 
 def _cmd_penalty(args: argparse.Namespace) -> int:
     from dualreg.penalties import CATALOGUE
-    from dualreg.penalties.catalogue import get
+    from dualreg.penalties.catalogue import get, lookup
 
     if args.list:
         width = max(map(len, CATALOGUE))
@@ -103,8 +103,12 @@ def _cmd_penalty(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise UserError("give a penalty name or --list")
-    if args.name.lower() == "ard":
-        raise UserError("ARD needs a design matrix X: use dualreg.penalties.ARD(X) from Python")
+    try:
+        entry = lookup(args.name)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    if entry.requires:
+        raise UserError(f"{entry.name} needs {entry.requires}")
     try:
         penalty = get(args.name, **_parse_params(args.param))
         w = np.asarray(args.w, dtype=float)

@@ -287,10 +287,10 @@ def test_logsum_dual_in_torch_equals_the_library():
 
 
 def test_rescaled_penalty_faces_are_consistent():
-    """paths.Rescaled: Ω_s(w) = Ω(w/s), η̂_s = |w|/Ω_s', and Ω_s = ½ min_η[w²/η + f_s(η)]."""
+    """Rescaled (the paths figure's penalty): Ω_s(w) = Ω(w/s), η̂_s = |w|/Ω_s', and
+    Ω_s = ½ min_η[w²/η + f_s(η)]."""
     from dualreg.duality import value_from_dual
-    from dualreg.penalties import LogSum, VarDrop
-    from dualreg.plots.paths import Rescaled
+    from dualreg.penalties import LogSum, Rescaled, VarDrop
 
     w = np.array([0.003, 0.05, 0.4, 2.0, 9.0])
     for base in (LogSum(0.5), VarDrop()):

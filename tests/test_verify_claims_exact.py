@@ -62,7 +62,8 @@ def test_missing_inverted_dropout_scaling_fails_mask_enumeration(monkeypatch):
 
 def test_wrong_duals_fail_dual_pairs(monkeypatch):
     # Two independent bugs in one run (each library row is its own check): a 1 % constant in
-    # LogSum's dual, and the sign error MATH.md records for the LeJeune et al. reference code
+    # LogSum's dual, and the sign error docs/conventions.md records for the LeJeune et al.
+    # reference code
     # in Log²Sum's (−ε/η for +ε/η).
     original = LogSum._dual
     monkeypatch.setattr(LogSum, "_dual", lambda self, eta: 1.01 * original(self, eta))
@@ -104,16 +105,19 @@ def test_other_sparseout_constant_fails(monkeypatch):
 
 
 def test_keep_prob_without_column_scale_fails_rule_iteration(monkeypatch):
+    from dualreg.penalties import base
+
     original = duality.eta_to_keep_prob
-    monkeypatch.setattr(duality, "eta_to_keep_prob",
-                        lambda eta, lam, c=1.0: original(eta, lam, 1.0))
+    for module in (duality, base):  # the map and the penalties' keep_prob, which calls it
+        monkeypatch.setattr(module, "eta_to_keep_prob",
+                            lambda eta, lam, c=1.0: original(eta, lam, 1.0))
     failed = failures("T6.rule-iteration-is-irls")
     assert len(failed) == 4, failed  # every penalty of the claim
 
 
 def test_hard_concrete_cancellation_in_p_fails(monkeypatch):
     # The 1 − σ(·) form of P(z ≠ 0) that lost its relative accuracy for log a < −20.
-    from dualreg.penalties.dropout import _sigmoid  # complex-step safe, like the library
+    from dualreg.penalties.hard_concrete import _sigmoid  # complex-step safe, like the library
 
     original = HardConcrete._gate_moments
 
@@ -148,7 +152,7 @@ def test_symbolic_fallback_is_sound(monkeypatch):
     # identity is reported at its true size.
     import sympy
 
-    from dualreg.verify.claims.t1_dropout_ridge import SYMBOLIC_TOL, symbolic_residual
+    from dualreg.verify.checks import SYMBOLIC_TOL, symbolic_residual
 
     x = sympy.Symbol("x", positive=True)
     assert symbolic_residual(x - x**2, [{x: sympy.Float(3, 60)}]) == pytest.approx(6.0)

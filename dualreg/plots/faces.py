@@ -1,7 +1,8 @@
 r"""Figure ``faces``: every separable penalty of the catalogue with its four faces.
 
-One row per catalogue entry (default parameters, :data:`dualreg.penalties.CATALOGUE`), four
-columns (MATH.md §3–4, λ = c = 1):
+One row per separable catalogue entry (default parameters, :data:`dualreg.penalties.CATALOGUE`,
+selected with :func:`dualreg.penalties.catalogue.select`), four
+columns (docs/conventions.md §3–4, λ = c = 1):
 
 1. :math:`\Omega(w) - \Omega(0)` on |w| ∈ [0, 4];
 2. the reweighting :math:`\hat\eta(w) = |w|/\Omega'(|w|)` (log axis; +∞ where Ω is flat, drawn
@@ -12,16 +13,17 @@ columns (MATH.md §3–4, λ = c = 1):
    that implements Ω.
 
 The row title carries the curvature class (colour-coded). The non-separable entries
-(``HardThreshold``, ``ARD``) have no per-coordinate faces and are listed in the caption only.
+(``separable=False``: magnitude pruning, ARD) have no per-coordinate faces and are listed in the
+caption only.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import NullLocator
 
-from dualreg.penalties import CATALOGUE
+from dualreg.penalties import catalogue
 from dualreg.plots._common import CLASS_COLOURS, Context, Output, class_label, csv_text, pyplot
+from dualreg.plots.registry import figure
 
 W_MAX = 4.0
 ETA_RANGE = (1e-3, 1e3)
@@ -29,12 +31,7 @@ ETA_RANGE = (1e-3, 1e3)
 
 def entries() -> list[tuple[str, object]]:
     """(name, penalty) for every separable catalogue entry, in catalogue order."""
-    out = []
-    for name, entry in CATALOGUE.items():
-        if entry.cls.__name__ in ("HardThreshold", "ARD"):
-            continue
-        out.append((name, entry.build()))
-    return out
+    return [(entry.name, entry.build()) for entry in catalogue.select(separable=True)]
 
 
 def faces(penalty, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -58,8 +55,22 @@ def _row_label(name: str, params: dict) -> str:
     return "\n".join(lines)
 
 
+@figure(
+    "faces",
+    title="The four faces of every catalogue penalty",
+    shows=(
+        "For each separable penalty of the catalogue (default parameters): Ω(w) − Ω(0), the "
+        "reweighting η̂(w) = |w|/Ω'(|w|), the η-trick dual f(η) (absent for superquadratic "
+        "penalties) and the keep probability α(w) = η̂/(η̂ + 1) of the adaptive dropout rule at λ "
+        "= c = 1; the curvature class is written and colour-coded on each row."
+    ),
+    claims=("T4.identity", "T4.eta-hat", "T4.dual-pairs", "T4.keep-prob", "T4.classification"),
+    order=1,
+)
 def make(ctx: Context) -> Output:
     """Draw the 4-column grid (deterministic; the quick budget uses coarser grids)."""
+    from matplotlib.ticker import NullLocator
+
     plt = pyplot()
     n = 120 if ctx.quick else 300
     rows = entries()
@@ -121,9 +132,9 @@ def make(ctx: Context) -> Output:
         ax[0].text(corner[0], corner[1], class_label(cls), transform=ax[0].transAxes,
                    fontsize=8, ha=corner[2], va=corner[3], color="white", fontweight="bold",
                    bbox={"boxstyle": "round,pad=0.25", "fc": colour, "ec": "none"})
-    skipped = [n for n, e in CATALOGUE.items() if e.cls.__name__ in ("HardThreshold", "ARD")]
+    skipped = [entry.name for entry in catalogue.select(separable=False)]
     fig.suptitle(
-        "Faces of the catalogue penalties (MATH.md §3–5). Not shown, non-separable: "
+        "Faces of the catalogue penalties (docs/conventions.md §3–5). Not shown, non-separable: "
         + ", ".join(skipped),
         fontsize=10,
     )

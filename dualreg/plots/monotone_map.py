@@ -1,7 +1,7 @@
 r"""Figure ``monotone-map``: adaptive dropout rules placed by the curvature class they certify.
 
 An adaptive rule keeps weight w with probability α(|w|); at λ = c = 1 it implements
-:math:`\Omega(w) = \int_0^{|w|} t\,(1-\alpha(t))/\alpha(t)\,dt` (MATH.md §4,
+:math:`\Omega(w) = \int_0^{|w|} t\,(1-\alpha(t))/\alpha(t)\,dt` (docs/conventions.md §4,
 :func:`dualreg.penalties.from_keep_prob`), and :math:`g(\theta) = \Omega(\sqrt\theta)` has
 :math:`g' = r/2` with r the drop odds. So a keep probability that increases with |w| (monotone)
 gives a concave g — a subquadratic penalty with an η-form, IRLS-equivalent — and one that
@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import expit
 
 from dualreg.plots._common import CLASS_COLOURS, Context, Output, class_label, pyplot
+from dualreg.plots.registry import figure
 
 T_MAX = 4.0
 TOL = 1e-10
@@ -49,42 +50,21 @@ def monotonicity(alpha: np.ndarray) -> str:
 
 
 def named_penalties() -> list[tuple[str, object, str]]:
-    """(label, penalty, origin) for the marked penalties."""
-    from dualreg.penalties import (
-        L1,
-        MCP,
-        SCAD,
-        CappedL2,
-        HardConcrete,
-        Log2Sum,
-        LogSum,
-        Lp,
-        Ridge,
-        Sparseout,
-        Standout,
-        TargetedDropout,
-        VarDrop,
-        YDrop,
-    )
+    """(label, penalty, origin) for the marked penalties: every separable catalogue entry at
+    its defaults, and the first of its parameterisations on the other side of the η-form
+    divide where it has one (Sparseout at q > 2, mirrored Y-Drop)."""
+    from dualreg.penalties import catalogue
 
-    return [
-        ("ridge", Ridge(), "classical"),
-        ("ℓ1", L1(), "classical"),
-        ("ℓ0.5", Lp(0.5), "classical"),
-        ("LogSum", LogSum(1.0), "classical"),
-        ("Log²Sum", Log2Sum(1.0), "classical"),
-        ("SCAD", SCAD(), "classical"),
-        ("MCP", MCP(), "classical"),
-        ("capped ℓ2", CappedL2(), "classical"),
-        ("VarDrop", VarDrop(), "dropout"),
-        ("hard concrete", HardConcrete(), "dropout"),
-        ("standout", Standout(), "dropout"),
-        ("targeted dropout", TargetedDropout(0.5, 1.0), "dropout"),
-        ("Sparseout q=1.5", Sparseout(1.5, 0.5), "dropout"),
-        ("Sparseout q=3", Sparseout(3.0, 0.5), "dropout"),
-        ("Y-Drop", YDrop(0.1, 0.5, 1.0), "dropout"),
-        ("Y-Drop mirrored", YDrop(0.1, 0.5, 1.0, mirrored=True), "dropout"),
-    ]
+    out = []
+    for entry in catalogue.select(separable=True):
+        shown = [entry.default]
+        other = [ex for ex in entry.examples if ex.eta_form != entry.default.eta_form]
+        shown += other[:1]
+        for ex in shown:
+            label = entry.name if ex is entry.default else (
+                f"{entry.name} ({'η-form' if ex.eta_form else 'no η-form'})")
+            out.append((label, ex.build(), entry.origin))
+    return out
 
 
 def families(quick: bool) -> dict[str, list[tuple[str, object]]]:
@@ -156,6 +136,21 @@ def _place_labels(ax, anchors, texts, sizes) -> list[tuple[float, float]]:
     return out
 
 
+@figure(
+    "monotone-map",
+    title="Monotone rules are subquadratic, anti-monotone rules superquadratic",
+    shows=(
+        "Left: keep-probability rules α(t) at λ = c = 1 of the named methods, coloured by the "
+        "certified curvature class. Right: the certificate plane of dualreg.duality.classify — "
+        "smallest and largest normalised second difference of g(θ) = Ω(√θ) — with the regions of "
+        "each class; families of rules (logistic keep probabilities σ(β(t − 1)), Sparseout odds "
+        "v·t^(q−2), non-monotone bumps) and the classical and dropout penalties placed in it, "
+        "marker shape = monotonicity of the rule."
+    ),
+    claims=("T6.monotone-subquadratic", "T4.classification", "T8.antimonotone-superquadratic",
+            "T3.adaptive-odds", "T7.targeted-dropout"),
+    order=4,
+)
 def make(ctx: Context) -> Output:
     """Classify every rule and penalty, then draw the rules and the certificate plane."""
     from dualreg.penalties import Sparseout, from_keep_prob

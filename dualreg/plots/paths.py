@@ -14,8 +14,8 @@ MCP(a = 3, scale 1) and the penalty that variational dropout with KL weight λ i
 :class:`dualreg.penalties.VarDrop` (proofs/T7, theorem T7.1(e)): not λ times a fixed penalty,
 since its kink :math:`\sqrt{\lambda c}` and its LogSum-like tail both move with λ
 (λ_max = ‖∇L(0)‖∞²/c). That path is traced by :func:`dualreg.solvers.irls` with the same warm
-starts, one rescaled penalty object per λ (:class:`Rescaled`). The last panel counts the
-nonzero coefficients along every path.
+starts, one rescaled penalty object per λ (:class:`dualreg.penalties.Rescaled`). The last
+panel counts the nonzero coefficients along every path.
 """
 
 from __future__ import annotations
@@ -24,41 +24,9 @@ import warnings
 
 import numpy as np
 
-from dualreg.penalties import Penalty
+from dualreg.penalties import Penalty, Rescaled
 from dualreg.plots._common import Context, Output, pyplot
-
-
-class Rescaled(Penalty):
-    r""":math:`\Omega_s(w) = \Omega(w/s)` for a base penalty Ω and a scale s > 0.
-
-    Faces: :math:`\Omega_s'(t) = \Omega'(t/s)/s`, :math:`\hat\eta_s(t) = s^2\hat\eta(t/s)`,
-    :math:`f_s(\eta) = f(\eta/s^2)` (substitute u = w/s in the sup defining f). The curvature
-    class, convexity and the kink at 0 are those of Ω.
-    """
-
-    def __init__(self, base: Penalty, scale: float):
-        if not scale > 0:
-            raise ValueError(f"scale must be > 0, got {scale!r}")
-        self.base, self.scale = base, float(scale)
-        self.curvature_class = base.curvature_class
-        self.is_convex = base.is_convex
-        self.kink_at_zero = base.kink_at_zero
-
-    @property
-    def params(self):
-        return {"base": self.base, "scale": self.scale}
-
-    def _omega(self, t):
-        return self.base._omega(t / self.scale)
-
-    def _slope(self, t):
-        return self.base._slope(t / self.scale) / self.scale
-
-    def _eta_hat(self, t):
-        return self.scale**2 * self.base._eta_hat(t / self.scale)
-
-    def _dual(self, eta):
-        return self.base._dual(eta / self.scale**2)
+from dualreg.plots.registry import figure
 
 
 def diabetes() -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -94,6 +62,18 @@ def vardrop_path(X: np.ndarray, y: np.ndarray, lams: np.ndarray) -> np.ndarray:
     return np.array(coefs)
 
 
+@figure(
+    "paths",
+    title="Regularization paths by warm-started IRLS (diabetes)",
+    shows=(
+        "Standardised diabetes data (10 features, y standardised). Coefficients against λ (from "
+        "λ_max down, each solve warm-started from the previous one) for ℓ1, ℓ0.5, LogSum(ε = 0.1),"
+        " MCP(a = 3) and the penalty variational dropout with KL weight λ induces, λΩ_VD(w/√λ) "
+        "(c_j = 1); last panel: number of nonzeros."
+    ),
+    claims=("T5.fixed-point-stationary", "T5.zero-absorbing", "T7.vardrop"),
+    order=5,
+)
 def make(ctx: Context) -> Output:
     """Trace the five paths and draw them."""
     from dualreg.penalties import L1

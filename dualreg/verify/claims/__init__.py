@@ -1,16 +1,9 @@
-"""Importing this package registers every claim, one module per theorem."""
+"""Importing this package registers every claim: one module per theorem, each registering its
+claims with :func:`dualreg.verify.registry.claim`. Every module of the package is imported
+here (in file-name order), so a new claim module is one file."""
 
-from dualreg.verify.claims import (  # noqa: F401
-    t1_dropout_ridge,
-    t2_glm,
-    t3_sparseout,
-    t3_training,
-    t4_eta_trick,
-    t5_irls,
-    t6_monotone,
-    t7_penalties,
-    t7_training,
-    t8_antimonotone,
-    t8_training,
-    t9_montecarlo,
-)
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

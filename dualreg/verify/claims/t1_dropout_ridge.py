@@ -1,119 +1,34 @@
 """T1, dropout is a data-weighted ridge (proofs/T1_dropout_ridge.md).
 
-Also home of the small exact-check helpers the other exact claims share: Bernoulli mask
-enumeration, a seeded gaussian problem, relative errors, and the sympy zero test.
+The exact-check helpers it shares with the other claims live in :mod:`dualreg.verify.checks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 
 from dualreg import duality, families
 from dualreg.penalties import HardConcrete
+from dualreg.verify.checks import (
+    ENUM_WHY,
+    MC_WHY,
+    SYMBOLIC_TOL,
+    SYMBOLIC_WHY,
+    bernoulli_patterns,
+    gaussian_problem,
+    mean_loss,
+    pattern_probabilities,
+    rational_points,
+    rel_err,
+    standard_error,
+    symbolic_residual,
+    z_score,
+)
 from dualreg.verify.registry import Context, Measurement, claim
 
 PROOF_T1 = "proofs/T1_dropout_ridge.md"
-
-GAUSSIAN = families.get_family("gaussian")
-
-#: Tolerance of the symbolic checks: 0 when sympy simplifies the residual to 0; otherwise the
-#: residual is evaluated with 50 significant digits at 20 random points, where a true identity
-#: leaves ~1e-48 of rounding.
-SYMBOLIC_TOL = 1e-40
-SYMBOLIC_WHY = ("exact identity: sympy simplifies the residual to 0 (measured 0), else its "
-                "50-digit value at 20 random points (rounding ~1e-48)")
-ENUM_WHY = ("exact expectation by enumeration: a probability-weighted float64 sum of ≤ 2^15 "
-            "terms, rounding ~1e-15 relative")
-
-
-# --------------------------------------------------------------------------- shared helpers
-def bernoulli_patterns(d: int) -> np.ndarray:
-    """All 2^d binary patterns as a (2^d, d) float array (1 = kept)."""
-    k = np.arange(2**d)[:, None]
-    return ((k >> np.arange(d)[None, :]) & 1).astype(float)
-
-
-def pattern_probabilities(patterns: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """P(pattern) for independent Bernoulli entries with keep probabilities ``keep``
-    (broadcast against the pattern's trailing axes)."""
-    per = np.where(patterns == 1.0, keep, 1.0 - keep)
-    return np.prod(per.reshape(per.shape[0], -1), axis=1)
-
-
-def gaussian_problem(rng: np.random.Generator, n: int, d: int) -> tuple[np.ndarray, ...]:
-    """A gaussian linear problem with distinct column scales (so c_j differ) and a weight
-    vector with distinct, nonzero magnitudes of both signs."""
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d)
-    w = rng.choice([-1.0, 1.0], size=d) * rng.uniform(0.2, 2.0, size=d)
-    y = X @ rng.normal(size=d) + rng.normal(size=n)
-    return X, y, w
-
-
-def rel_err(a: Any, b: Any) -> float:
-    """Normwise relative error max|a − b| / max|b|."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-300))
-
-
-def mean_loss(theta: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Mean gaussian loss over the last axis (MATH.md §1: ½(y − θ)² averaged)."""
-    return np.mean(GAUSSIAN.pointwise_loss(theta, y), axis=-1)
-
-
-def symbolic_residual(expr: Any, samples: Sequence[dict] | Callable[[], Sequence[dict]] = ()
-                      ) -> float:
-    """0.0 when ``expr`` simplifies to 0, else max |expr| at the sample points (50 digits).
-
-    The cheap route first (denest and collect powers of the positive symbols, expand,
-    cancel), then ``sympy.simplify``. ``samples`` (dicts symbol → value) may be a callable,
-    built only when the simplification fails.
-    """
-    import sympy as sp
-
-    expr = sp.sympify(expr)
-    for step in (lambda e: sp.expand(sp.powsimp(sp.powdenest(e, force=True), force=True)),
-                 lambda e: sp.cancel(sp.together(e)), sp.simplify):
-        expr = step(expr)
-        if expr == 0:
-            return 0.0
-    points = samples() if callable(samples) else samples
-    if not points:
-        return float("inf")
-    return max(abs(complex(sp.N(expr.subs(pt), 50))) for pt in points)
-
-
-def high_precision(x: float) -> Any:
-    """The rational x rounded to 6 decimals, as a 60-digit sympy Float (a Float, not a
-    Rational: powers of rationals with large denominators send sympy into exact roots)."""
-    import sympy as sp
-
-    return sp.Float(sp.Rational(round(float(x) * 10**6), 10**6), 60)
-
-
-def rational_points(rng: np.random.Generator, ranges: dict, k: int = 20) -> list[dict]:
-    """``k`` dicts {symbol: 60-digit value of a 6-decimal rational}, each symbol uniform in
-    its (lo, hi) range."""
-    return [{s: high_precision(rng.uniform(lo, hi)) for s, (lo, hi) in ranges.items()}
-            for _ in range(k)]
-
-
-def z_score(draws: np.ndarray, target: Any) -> np.ndarray:
-    """|mean − target| in standard errors of the mean (SE from the sample std), per column."""
-    draws = np.asarray(draws, float)
-    se = np.std(draws, axis=0, ddof=1) / np.sqrt(draws.shape[0])
-    return np.abs(np.mean(draws, axis=0) - np.asarray(target, float)) / se
-
-
-def standard_error(draws: np.ndarray) -> np.ndarray:
-    return np.std(np.asarray(draws, float), axis=0, ddof=1) / np.sqrt(draws.shape[0])
-
-
-MC_WHY = ("seeded Monte Carlo: |mean − formula| in standard errors; 4 SE is exceeded with "
-          "probability 6e-5 when the formula is right")
-
 
 # ---------------------------------------------------------------------------------- T1.mask-moments
 @claim("T1.mask-moments",
@@ -257,7 +172,8 @@ def mask_enumeration(ctx: Context) -> Iterator[Measurement]:
     Pj = pattern_probabilities(Mj, keep_s)
     loss_s, grad_s = _masked_loss_and_grad(Xs, ys, ws, Mj / keep_s)
     yield Measurement(f"per sample, n={n_s}, d={d_s} (2^{n_s * d_s} joint masks): E L_S",
-                      rel_err(Pj @ loss_s, families.loss(Xs, ys, ws) + 0.5 * np.sum(v_s * c_s * ws**2)),
+                      rel_err(Pj @ loss_s,
+                              families.loss(Xs, ys, ws) + 0.5 * np.sum(v_s * c_s * ws**2)),
                       1e-12, ENUM_WHY)
     yield Measurement(f"per sample, n={n_s}, d={d_s}: E ∇L_S",
                       rel_err(np.tensordot(Pj, grad_s, axes=1),

@@ -12,7 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from dualreg.verify.claims.t9_montecarlo import (
+from dualreg import datasets
+from dualreg.verify.checks import (
     band,
     band_why,
     compare,
@@ -33,10 +34,9 @@ def binomial_data(n: int = 300, seed: int = 5, scale: float = 1.0,
     y = σ(θ), so the MLE is the generating coefficient and scales exactly with the signal.
     Fixed (not seeded from ctx): the proof's table and the tolerances refer to it."""
     rng = np.random.default_rng(seed)
-    X = rng.exponential(1.0, (n, 5))
-    w0 = np.array([1.0, -0.8, 0.6, 0.5, -0.4])
-    theta = offset + scale * X @ w0
-    return X, 1.0 / (1.0 + np.exp(-theta))
+    X = datasets.exponential_design(rng, n, 5)
+    theta = offset + scale * X @ np.array([1.0, -0.8, 0.6, 0.5, -0.4])
+    return X, datasets.response(rng, theta, "binomial", expected=True)
 
 
 def rel_gap(X: np.ndarray, y: np.ndarray, mask: str, rate: float) -> tuple[float, float]:

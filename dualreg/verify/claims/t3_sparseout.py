@@ -1,6 +1,7 @@
 """T3, Sparseout is an ℓq penalty (proofs/T3_sparseout_lq.md).
 
-The Sparseout noise is written out here in numpy from its definition (MATH.md §5), so these
+The Sparseout noise is written out here in numpy from its definition (docs/conventions.md §5), so
+these
 checks run without torch; the library's side is the :class:`~dualreg.penalties.Sparseout`
 penalty (its two gradient conventions) and the rule → penalty quadrature.
 """
@@ -13,7 +14,7 @@ import numpy as np
 
 from dualreg import duality, families
 from dualreg.penalties import Sparseout, from_keep_prob
-from dualreg.verify.claims.t1_dropout_ridge import (
+from dualreg.verify.checks import (
     ENUM_WHY,
     SYMBOLIC_TOL,
     SYMBOLIC_WHY,
@@ -23,6 +24,7 @@ from dualreg.verify.claims.t1_dropout_ridge import (
     pattern_probabilities,
     rational_points,
     rel_err,
+    sparseout_rule,
     symbolic_residual,
 )
 from dualreg.verify.registry import Context, Measurement, claim
@@ -32,7 +34,7 @@ DROP = 0.3  # drop probability δ of the enumeration checks; odds v = 3/7
 
 
 def sparseout(z: np.ndarray, xi: np.ndarray, q: float) -> np.ndarray:
-    """z̃ = z + sgn(z)|z|^{q/2} ξ (MATH.md §5)."""
+    """z̃ = z + sgn(z)|z|^{q/2} ξ (docs/conventions.md §5)."""
     return z + np.sign(z) * np.abs(z) ** (q / 2.0) * xi
 
 
@@ -142,7 +144,8 @@ def gaussian_exact(ctx: Context) -> Iterator[Measurement]:
         # enumerating each row's 2^d patterns is the exact expectation.
         Ht = sparseout(H[None], xi[:, None, :], q)  # (K, n, d)
         per_row = P @ GAUSS_POINTWISE(Ht @ head, yh)  # E ℓ_i, shape (n,)
-        act = families.loss(H, yh, head) + 0.5 * v * np.sum(head**2 * np.mean(np.abs(H) ** q, axis=0))
+        act = families.loss(H, yh, head) + 0.5 * v * np.sum(
+            head**2 * np.mean(np.abs(H) ** q, axis=0))
         yield Measurement(f"activations, q={q:g}: E L vs L + (v/2)Σ w² mean|h|^q",
                           rel_err(np.mean(per_row), act), 1e-12, ENUM_WHY)
     # The library's autograd penalty is this expected-loss penalty, (v/2)|w|^q.
@@ -226,17 +229,6 @@ def autograd_field(ctx: Context) -> Iterator[Measurement]:
 
 
 # --------------------------------------------------------------------------------- T3.adaptive-odds
-def sparseout_rule(odds: float, q: float):
-    """Keep probability α(t) = 1/(1 + v t^{q−2}) of stop-gradient Sparseout (λ = c = 1)."""
-
-    def alpha(t):
-        with np.errstate(divide="ignore", over="ignore"):
-            return 1.0 / (1.0 + odds * np.abs(t) ** (q - 2.0))
-
-    alpha.__name__ = f"sparseout_q{q:g}"
-    return alpha
-
-
 @claim("T3.adaptive-odds", "the rule α = 1/(1 + v t^{q−2}) implements v|w|^q/q "
        "(sub / quadratic / super for q <, =, > 2) and is the library Sparseout's rule", PROOF_T3)
 def adaptive_odds(ctx: Context) -> Iterator[Measurement]:

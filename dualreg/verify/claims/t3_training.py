@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dualreg.verify.claims.t9_montecarlo import (
+from dualreg.verify.checks import (
     compare,
     full,
     gram,

@@ -7,27 +7,20 @@ from collections.abc import Iterator
 import numpy as np
 
 from dualreg import duality
-from dualreg.penalties import CATALOGUE, from_eta_hat
+from dualreg.penalties import SUBQUADRATIC, catalogue, from_eta_hat
 from dualreg.verify.registry import Context, Measurement, claim
 
 PROOF_T4 = "proofs/T4_eta_trick.md"
 
 
 def _eta_form_penalties():
-    """The separable catalogue penalties with an η-form, at their default parameters, plus
-    a few parameter variants that change the shape."""
-    pens = []
-    for name, entry in CATALOGUE.items():
-        p = entry.build() if name != "ARD" else None
-        if p is not None and p.separable and p.has_eta_form:
-            pens.append(p)
-    pens += [
-        CATALOGUE["Lp"].build(p=0.1),
-        CATALOGUE["Lp"].build(p=1.5),
-        CATALOGUE["Sparseout"].build(q=1.5, grad="autograd"),
-        CATALOGUE["YDrop"].build(mirrored=True, mapping="continuous"),
-    ]
-    return pens
+    """The separable catalogue penalties with an η-form at their default parameters, plus the
+    subquadratic representative parameterisations of the catalogue (shapes that differ: ℓp
+    across p, both Sparseout gradient conventions, mirrored Y-Drop, ...)."""
+    examples = catalogue.select_examples(separable=True, curvature=SUBQUADRATIC)
+    return catalogue.unique(
+        [e.build() for e in catalogue.select(separable=True, eta_form=True)]
+        + [ex.build() for ex in examples])
 
 
 def _points(ctx: Context) -> np.ndarray:
@@ -84,17 +77,12 @@ def keep_prob_roundtrip(ctx: Context) -> Iterator[Measurement]:
         )
 
 
-@claim("T4.classification", "every catalogue penalty has the curvature class MATH.md states",
-       PROOF_T4)
+@claim("T4.classification",
+       "every catalogue penalty has the curvature class docs/conventions.md states", PROOF_T4)
 def classification(ctx: Context) -> Iterator[Measurement]:
-    for name, entry in CATALOGUE.items():
-        if name in ("ARD", "HardThreshold"):
-            continue
-        variants = [entry.build()]
-        if name == "Sparseout":
-            variants += [entry.build(q=3.0), entry.build(q=2.0)]
-        if name == "YDrop":
-            variants += [entry.build(mirrored=True)]
+    for entry in catalogue.select(separable=True):
+        # The default and one parameterisation of every other documented class.
+        variants = [ex.build() for ex in entry.one_per_class()]
         for p in variants:
             found = duality.classify(p, t_max=10.0)
             yield Measurement(
@@ -292,7 +280,7 @@ def dual_pairs(ctx: Context) -> Iterator[Measurement]:
     import mpmath
     import sympy as sp
 
-    from dualreg.verify.claims.t1_dropout_ridge import (
+    from dualreg.verify.checks import (
         SYMBOLIC_TOL,
         SYMBOLIC_WHY,
         high_precision,
@@ -389,32 +377,20 @@ def dual_pairs(ctx: Context) -> Iterator[Measurement]:
 
 # =========================================================================== T4.conversions
 def _conversion_penalties(ctx: Context):
-    """Subquadratic penalties with a closed-form (or tabulated) f; the table-based ones only
-    in full mode (their Ω costs microseconds per point), hard concrete on η ≤ 2.3 < η*
-    (beyond, its dual P(z ≠ 0) is not the canonical one: proofs/T7)."""
-    from dualreg.penalties import (
-        L1,
-        MCP,
-        SCAD,
-        CappedL2,
-        HardConcrete,
-        Log2Sum,
-        LogSum,
-        Lp,
-        Sparseout,
-        Standout,
-        TargetedDropout,
-        VarDrop,
-        VarDropApprox,
-        YDrop,
-    )
-
-    out = [(p, None) for p in (
-        L1(), Lp(0.5), Lp(1.5), LogSum(1.0), Log2Sum(0.5), SCAD(3.7, 1.0), MCP(3.0, 1.0),
-        CappedL2(1.0), Standout(), TargetedDropout(0.3, 0.8), Sparseout(1.5, 0.3),
-        YDrop(mirrored=True), YDrop(mirrored=True, mapping="continuous"))]
-    if ctx.mode == "full":
-        out += [(VarDrop(), None), (VarDropApprox(), None), (HardConcrete(), 2.3)]
+    """(penalty, largest η to compare f at, catalogue example) for every separable
+    subquadratic penalty of the catalogue (defaults and examples); the table-based (``slow``)
+    ones only in full mode (their Ω costs microseconds per point). f is compared where the
+    documented f is the biconjugate (hard concrete: η ≤ 2.3 < η*, proofs/T7)."""
+    examples = [e.default for e in catalogue.select(separable=True, curvature=SUBQUADRATIC)]
+    examples += catalogue.select_examples(separable=True, curvature=SUBQUADRATIC)
+    out, seen = [], set()
+    for ex in examples:
+        p = ex.build()
+        if repr(p) in seen or (ex.slow and ctx.mode != "full"):
+            continue
+        seen.add(repr(p))
+        up_to = ex.biconjugate_up_to
+        out.append((p, up_to if np.isfinite(up_to) else None, ex))
     return out
 
 
@@ -425,11 +401,13 @@ def conversions(ctx: Context) -> Iterator[Measurement]:
     quick = ctx.mode == "quick"
     w = np.geomspace(1e-2, 20.0, 12 if quick else 40)
     # The nested search Ω → f → Ω costs ~0.4 s of Python per penalty whatever the number of
-    # points (seconds for the table-based ones): in quick mode it runs on a smooth penalty and
-    # on one whose η̂ jumps, in full mode on every closed form.
-    nested = ("LogSum", "CappedL2") if quick else None
-    tables = ("VarDrop", "VarDropApprox", "HardConcrete")
-    for p, eta_max in _conversion_penalties(ctx):
+    # points (seconds for the table-based ones): in quick mode it runs on the first penalty
+    # without kinks away from 0 and on the first with some (Ω' jumps or η̂ blows up there),
+    # in full mode on every closed form (not the slow, table-based ones).
+    pens = _conversion_penalties(ctx)
+    smooth = next(p for p, _, ex in pens if not ex.kinks_of(p))
+    kinked = next(p for p, _, ex in pens if ex.kinks_of(p))
+    for p, eta_max, ex in pens:
         eta = np.geomspace(1e-2, eta_max or 20.0, 12 if quick else 40)
         f = p.dual(eta)
         eta, f = eta[np.isfinite(f)], f[np.isfinite(f)]
@@ -438,7 +416,7 @@ def conversions(ctx: Context) -> Iterator[Measurement]:
             "Ω → f": _rel(duality.dual_from_value(p.value, eta), f),
             "η̂ → f": _rel(duality.dual_from_eta_hat(p.eta_hat, p.value, eta), f),
         }
-        if (p.name in nested) if nested else (p.name not in tables):
+        if (p is smooth or p is kinked) if quick else not ex.slow:
             results["Ω → f → Ω"] = _rel(duality.value_from_dual(
                 lambda e, p=p: duality.dual_from_value(p.value, e), w,
                 eta_lo=1e-10, eta_hi=1e14), p.value(w))

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from dualreg import duality, families
-from dualreg.verify.claims.t1_dropout_ridge import (
+from dualreg import datasets, duality, families
+from dualreg.verify.checks import (
     ENUM_WHY,
     bernoulli_patterns,
     gaussian_problem,
@@ -60,17 +60,16 @@ def stationarity(X, y, w, b, penalty, lam, family, fit_intercept) -> tuple[float
     return support, float(np.max(off)) if off.size else 0.0
 
 
+# Natural parameter = scale·Xw + offset per family: poisson counts stay moderate (mean ≈ e^0.3).
+_SIGNAL = {"poisson": (0.5, 0.3)}
+
+
 def _glm_problem(rng: np.random.Generator, family: str, n: int, d: int):
-    X = rng.standard_normal((n, d))
-    w_t = np.r_[rng.choice([-1.0, 1.0], 3) * rng.uniform(0.5, 1.0, 3), np.zeros(d - 3)]
-    theta = X @ w_t
-    if family == "gaussian":
-        y = theta + 0.5 * rng.standard_normal(n)
-    elif family == "binomial":
-        y = (rng.random(n) < 1.0 / (1.0 + np.exp(-theta))).astype(float)
-    else:
-        y = rng.poisson(np.exp(0.5 * theta + 0.3)).astype(float)
-    return X, y
+    """A d-column gaussian design, three signed coefficients in [0.5, 1], a family response."""
+    X = datasets.gaussian_design(rng, n, d)
+    w_t = np.r_[datasets.signed_magnitudes(rng, 3, 0.5, 1.0), np.zeros(d - 3)]
+    scale, offset = _SIGNAL.get(family, (1.0, 0.0))
+    return X, datasets.response(rng, scale * (X @ w_t) + offset, family, noise=0.5)
 
 
 def _penalties():
@@ -151,8 +150,8 @@ def fixed_point(ctx: Context) -> Iterator[Measurement]:
     rng = ctx.rng(503)
     n, d = (120, 12) if ctx.mode == "full" else (60, 8)
     why = (f"the solver is run to stationarity {SOLVER_TOL:g}; the independent recomputation "
-           "(dualreg.families gradient, penalty Ω') differs from its own by the rounding of O(n)-term "
-           "gradient sums, ≤ 1e-13 (added to the tolerance)")
+           "(dualreg.families gradient, penalty Ω') differs from its own by the rounding of "
+           "O(n)-term gradient sums, ≤ 1e-13 (added to the tolerance)")
     tol = SOLVER_TOL + 1e-13
     with _quiet():
         for family in ("gaussian", "binomial", "poisson"):
@@ -185,8 +184,7 @@ def fixed_point(ctx: Context) -> Iterator[Measurement]:
        "stationary; with smoothing ε (library IRLS) or the η clamp it reaches the lasso value",
        PROOF_T5)
 def zero_absorbing(ctx: Context) -> Iterator[Measurement]:
-    from dualreg.penalties import L1
-    from dualreg.torch import FlooredPenalty
+    from dualreg.penalties import L1, Floored
 
     # One coefficient, c = 1: L(w) = ½(w − z)² + const with z = mean(y); ℓ1 with λ < |z|.
     rng = ctx.rng(504)
@@ -227,7 +225,7 @@ def zero_absorbing(ctx: Context) -> Iterator[Measurement]:
                       "the proof's 1e-8: the solver stops at stationarity 1e-10 and the "
                       "curvature is 1, so |w − w*| ≤ 1e-10 up to rounding")
     eta_min = 0.1  # ℓ1: t_m = η_min = 0.1 < |lasso|, so the clamp does not move the solution
-    floored = FlooredPenalty(L1(), eta_min)
+    floored = Floored(L1(), eta_min)
     w = np.zeros(1)
     with _quiet():
         for _ in range(200):
@@ -244,8 +242,7 @@ def zero_absorbing(ctx: Context) -> Iterator[Measurement]:
        "(quadratic below t_m): closed form, stationarity of the clamped iteration, zeros at "
        "η_min|∇L|/λ, 0 ≤ Ω_fl − Ω ≤ Ω(t_m) − Ω(0) − t_m²/(2η_min)", PROOF_T5)
 def floor_penalty(ctx: Context) -> Iterator[Measurement]:
-    from dualreg.penalties import L1, LogSum
-    from dualreg.torch import FlooredPenalty
+    from dualreg.penalties import L1, Floored, LogSum
 
     rng = ctx.rng(505)
     n = 200 if ctx.mode == "full" else 100
@@ -255,7 +252,7 @@ def floor_penalty(ctx: Context) -> Iterator[Measurement]:
     G, r = X.T @ X / n, X.T @ y / n
     grid = np.r_[0.0, np.geomspace(1e-4, 5.0, 40 if ctx.mode == "quick" else 200)]
     for pen, lam, eta_min in ((LogSum(0.1), 0.05, 0.02), (L1(), 0.05, 0.02)):
-        fl = FlooredPenalty(pen, eta_min)
+        fl = Floored(pen, eta_min)
         t_m = fl.t_star
         f_min = float(pen.dual(np.array([eta_min]))[0])
         # The proof's form (Ω_fl(0) = ½f(η_min)); the library's is shifted to Ω_fl(0) = 0.

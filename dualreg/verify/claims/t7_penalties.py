@@ -120,7 +120,7 @@ def standout(ctx: Context) -> Iterator[Measurement]:
 
     from dualreg import duality
     from dualreg.penalties import Standout
-    from dualreg.verify.claims.t1_dropout_ridge import (
+    from dualreg.verify.checks import (
         SYMBOLIC_TOL,
         SYMBOLIC_WHY,
         rational_points,
@@ -179,7 +179,7 @@ def standout(ctx: Context) -> Iterator[Measurement]:
 def targeted_dropout(ctx: Context) -> Iterator[Measurement]:
     from dualreg import families
     from dualreg.penalties import TargetedDropout, from_keep_prob
-    from dualreg.verify.claims.t1_dropout_ridge import (
+    from dualreg.verify.checks import (
         ENUM_WHY,
         bernoulli_patterns,
         gaussian_problem,
@@ -209,7 +209,8 @@ def targeted_dropout(ctx: Context) -> Iterator[Measurement]:
     yield Measurement(f"d={d}: E L(m⊙w) vs L(u) + ½ a/(1−a) Σ_targeted c u² (trimmed ridge)",
                       rel_err(loss, form_b), 1e-12, ENUM_WHY)
     yield Measurement("E ∇_w L(m⊙w) vs (1−δ)⊙∇L(u) + δ(1−δ)c w",
-                      rel_err(grad, keep * families.gradient(X, y, u)[0] + delta * (1 - delta) * c * w),
+                      rel_err(grad, keep * families.gradient(X, y, u)[0]
+                              + delta * (1 - delta) * c * w),
                       1e-12, ENUM_WHY)
     # The library's truncated quadratic (a function of u) is the trimmed ridge plus a constant
     # r τ_u²/2 per untargeted coordinate (which pays the cap).
@@ -240,7 +241,7 @@ def magnitude_pruning(ctx: Context) -> Iterator[Measurement]:
 
     from dualreg import families
     from dualreg.penalties import HardThreshold, TargetedDropout
-    from dualreg.verify.claims.t1_dropout_ridge import gaussian_problem, rel_err
+    from dualreg.verify.checks import gaussian_problem, rel_err
 
     rng = ctx.rng(704)
     d, n, k = (10, 40, 3) if ctx.mode == "full" else (8, 30, 3)

@@ -20,15 +20,15 @@ from dualreg.penalties import (
     YDrop,
     from_keep_prob,
 )
-from dualreg.verify.claims.t1_dropout_ridge import (
+from dualreg.verify.checks import (
     ENUM_WHY,
     bernoulli_patterns,
     gaussian_problem,
     pattern_probabilities,
+    random_rules,
     rel_err,
+    sparseout_rule,
 )
-from dualreg.verify.claims.t3_sparseout import sparseout_rule
-from dualreg.verify.claims.t6_monotone import random_rules
 from dualreg.verify.registry import Context, Measurement, claim
 
 PROOF_T8 = "proofs/T8_antimonotone_superquadratic.md"
@@ -112,7 +112,7 @@ def orthogonal_densifying(ctx: Context) -> Iterator[Measurement]:
     z = rng.standard_t(3, size=int(dims.sum()))  # heavy tails
     starts = np.concatenate([[0], np.cumsum(dims)[:-1]])
     h_z = np.array([hoyer(z[s:s + d]) for s, d in zip(starts, dims, strict=True)])
-    families = [
+    groups = [
         ("super", [Power(2.5), Power(3.0), Power(4.0), YDrop(0.1, 0.5, 1.0, "bucket"),
                    YDrop(0.1, 0.5, 1.0, "continuous")]),
         ("ridge", [Ridge()]),
@@ -121,7 +121,7 @@ def orthogonal_densifying(ctx: Context) -> Iterator[Measurement]:
     ]
     order = np.argsort(np.abs(z))
     searched = ("continuous",)  # Y-Drop's continuous mapping has no closed prox
-    for kind, pens in families:
+    for kind, pens in groups:
         for p in pens:
             w = p.prox(z, lam)
             rho = np.abs(w[order]) / np.abs(z[order])
@@ -265,5 +265,5 @@ def frozen_form(ctx: Context) -> Iterator[Measurement]:
                           rel_err(loss, families.loss(X, y, w) + np.sum(c * lib.value(w)) + const),
                           1e-12, ENUM_WHY)
         yield Measurement(f"{label}: E ∇L_S vs ∇L + c⊙Ω'_YDrop(w) (library)",
-                          rel_err(grad, families.gradient(X, y, w)[0] + c * lib.derivative(w)), 1e-12,
-                          ENUM_WHY)
+                          rel_err(grad, families.gradient(X, y, w)[0] + c * lib.derivative(w)),
+                          1e-12, ENUM_WHY)

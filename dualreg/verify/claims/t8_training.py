@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dualreg.verify.claims.t9_montecarlo import (
+from dualreg.verify.checks import (
     band,
     band_why,
     full,

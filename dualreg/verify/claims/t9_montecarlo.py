@@ -2,138 +2,34 @@
 
 See proofs/T9_monte_carlo_convergence.md.
 
-Also home of the helpers every Monte-Carlo training claim shares (T2, T3, T7, T8 training
-halves): one torch thread per check, the trainer's device and seed from the context, and the
-comparison of K replicas' Polyak averages with a deterministic reference in standard errors.
+The Monte-Carlo training helpers it shares with T2, T3, T7 and T8 (one torch thread per check,
+the trainer's seed, the comparison in standard errors) live in :mod:`dualreg.verify.checks`.
 torch is imported inside the checks only, so ``dualreg verify --only T4`` never loads it.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from dualreg import families
-from dualreg.verify.claims.t1_dropout_ridge import (
+from dualreg.verify.checks import (
     ENUM_WHY,
     bernoulli_patterns,
+    compare,
+    full,
+    gram,
+    one_thread,
     pattern_probabilities,
+    power,
     rel_err,
+    standardized_design,
+    train,
 )
 from dualreg.verify.registry import Context, Measurement, claim
 
 PROOF_T9 = "proofs/T9_monte_carlo_convergence.md"
-
-#: Two-sided tail probability of a 4-standard-error band for a normal estimate (6.3e-5).
-TAIL_4SE = 6.334248366623996e-05
-
-REL_TOL = 0.01
-REL_WHY = ("the issue's 1 % on coordinates the reference keeps away from 0; there the SE is a "
-           "few 0.1 % of |w|, so 1 % catches a bias (a wrong constant, a wrong floor) that the "
-           "SE band alone might absorb")
-
-
-# --------------------------------------------------------------------------- shared helpers
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """One intra-op torch thread inside a check (tiny tensors: threads only add contention);
-    the previous setting is restored afterwards."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def full(ctx: Context) -> bool:
-    return ctx.mode == "full"
-
-
-def trainer_seed(ctx: Context, salt: int) -> int:
-    """The trainer's torch seed, derived from the context seed (same seed, same report)."""
-    return int(ctx.rng(salt).integers(2**31 - 1))
-
-
-def train(ctx: Context, X, y, layer, salt: int, **kwargs: Any):
-    """``dualreg.torch.monte_carlo`` on the context's device, float64, seeded from ctx."""
-    from dualreg.torch import monte_carlo
-
-    kwargs.setdefault("progress", False)
-    return monte_carlo(X, y, layer, device=ctx.device, seed=trainer_seed(ctx, salt), **kwargs)
-
-
-def band(replicas: int) -> float:
-    r"""Acceptance band in standard errors for the mean of ``replicas`` independent replicas:
-    the :math:`t_{K-1}` quantile at the two-sided level of 4 normal SE (4.29 at K = 64, 5.48
-    at K = 16, → 4 as K → ∞)."""
-    from scipy import stats
-
-    return float(stats.t.isf(TAIL_4SE / 2.0, replicas - 1))
-
-
-def band_why(replicas: int, d: int) -> str:
-    return (f"K = {replicas} independent replicas: |mean − ref|/SE beyond the t_{replicas - 1} "
-            f"quantile {band(replicas):.2f} (the level of 4 normal SE, 6.3e-5 per coordinate; "
-            f"≤ {d * TAIL_4SE:.1e} over the d = {d} coordinates) is a real disagreement")
-
-
-def z_scores(mean: np.ndarray, se: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """|mean − ref| / se per coordinate."""
-    return np.abs(np.asarray(mean, float) - np.asarray(ref, float)) / np.asarray(se, float)
-
-
-def compare(name: str, res, ref: np.ndarray, nonzero: np.ndarray | None = None,
-            rel: bool = True) -> Iterator[Measurement]:
-    """The two acceptance criteria of MATH.md §6 for a Monte-Carlo result against ``ref``:
-    every coordinate within the SE band; coordinates in ``nonzero`` also within 1 %."""
-    ref = np.asarray(ref, float)
-    d = ref.size
-    z = z_scores(res.coef_mean, res.coef_se, ref)
-    yield Measurement(f"{name}: max |mean − ref|/SE", float(np.max(z)), band(res.replicas),
-                      band_why(res.replicas, d))
-    if rel:
-        if nonzero is None:
-            nonzero = np.abs(ref) > 1e-8
-        if np.any(nonzero):
-            r = np.abs(res.coef_mean - ref)[nonzero] / np.abs(ref[nonzero])
-            yield Measurement(f"{name}: max rel. error ({int(nonzero.sum())} nonzero)",
-                              float(np.max(r)), REL_TOL, REL_WHY)
-
-
-def power(name: str, res, wrong: np.ndarray, threshold: float = 10.0,
-          what: str = "") -> Measurement:
-    """The z-score of a wrong answer: it must lie far outside the acceptance band."""
-    z = float(np.max(z_scores(res.coef_mean, res.coef_se, wrong)))
-    return Measurement(
-        f"{name}: rejects {what}, max |mean − it|/SE", z, threshold,
-        f"power: the wrong answer must be rejected with a margin (≥ {threshold:g} SE, "
-        f"against the {band(res.replicas):.2f}-SE acceptance band), so the check can fail",
-        mode="ge")
-
-
-def gram(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = X.shape[0]
-    return X.T @ X / n, X.T @ y / n
-
-
-def standardized_design(rng: np.random.Generator, n: int, w_true: np.ndarray,
-                        noise: float = 0.5, corr: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian design with unit column scales c_j = 1 (optionally equicorrelated columns)
-    and a linear response."""
-    d = len(w_true)
-    Z = rng.standard_normal((n, d))
-    if corr:
-        Z = np.sqrt(1 - corr) * Z + np.sqrt(corr) * rng.standard_normal((n, 1))
-    X = Z / np.sqrt((Z**2).mean(0))
-    y = X @ np.asarray(w_true, float) + noise * rng.standard_normal(n)
-    return X, y
-
 
 # --------------------------------------------------------------------------- T9.expected-gradient
 def _pattern_field(layer, X: np.ndarray, y: np.ndarray, w: np.ndarray, thr: np.ndarray,
@@ -177,8 +73,8 @@ def _pattern_field(layer, X: np.ndarray, y: np.ndarray, w: np.ndarray, thr: np.n
        "w, is ∇F_fl(w) (adaptive rules with a keep floor), the rule field ∇L + c⊙r(w)⊙w "
        "(Sparseout stop-gradient, Y-Drop) or the targeted-dropout field, exactly", PROOF_T9)
 def expected_gradient(ctx: Context) -> Iterator[Measurement]:
-    from dualreg.penalties import LogSum, Lp
-    from dualreg.torch import AdaptiveDropout, FlooredPenalty, Sparseout, TargetedDropout, YDrop
+    from dualreg.penalties import Floored, LogSum, Lp
+    from dualreg.torch import AdaptiveDropout, Sparseout, TargetedDropout, YDrop
 
     rng = ctx.rng(901)
     d, n = (8, 60) if full(ctx) else (6, 40)
@@ -198,7 +94,7 @@ def expected_gradient(ctx: Context) -> Iterator[Measurement]:
             field = _pattern_field(layer, X, y, w, keep, shared=False)
             # ∇F_fl: one floored penalty per coordinate (η_min = λα_min/(c_j(1 − α_min))).
             eta_min = lam * floor / (c * (1.0 - floor))
-            target = grad_L + lam * np.array([FlooredPenalty(pen, e).derivative(w[j:j + 1])[0]
+            target = grad_L + lam * np.array([Floored(pen, e).derivative(w[j:j + 1])[0]
                                               for j, e in enumerate(eta_min)])
             under = int(np.sum(keep == floor))
             yield Measurement(f"{pen!r}, α_min={floor} ({under}/{d} floored): E G vs ∇F_fl",

@@ -1,0 +1,264 @@
+"""Helpers the claims share, in one module that registers no claim.
+
+Exact checks (Bernoulli mask enumeration, a seeded gaussian problem, relative errors, the
+sympy zero test and its 60-digit sample points, Monte-Carlo z-scores); keep-probability rules
+(Sparseout's odds rule, seeded random monotone rules); and the Monte-Carlo training helpers of
+the training claims (one torch thread per check, the trainer's device and seed from the
+context, the comparison of K replicas' Polyak averages with a deterministic reference in
+standard errors, docs/conventions.md §6). torch is imported inside the helpers only, so
+``dualreg verify --only T4`` never loads it. Claims live in ``dualreg/verify/claims/`` and
+register themselves with :func:`dualreg.verify.registry.claim`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from dualreg import datasets, families
+from dualreg.verify.registry import Context, Measurement
+
+Rule = Callable[[np.ndarray], np.ndarray]
+
+GAUSSIAN = families.get_family("gaussian")
+
+#: Tolerance of the symbolic checks: 0 when sympy simplifies the residual to 0; otherwise the
+#: residual is evaluated with 50 significant digits at 20 random points, where a true identity
+#: leaves ~1e-48 of rounding.
+SYMBOLIC_TOL = 1e-40
+SYMBOLIC_WHY = ("exact identity: sympy simplifies the residual to 0 (measured 0), else its "
+                "50-digit value at 20 random points (rounding ~1e-48)")
+ENUM_WHY = ("exact expectation by enumeration: a probability-weighted float64 sum of ≤ 2^15 "
+            "terms, rounding ~1e-15 relative")
+
+
+# --------------------------------------------------------------------------- exact checks
+def bernoulli_patterns(d: int) -> np.ndarray:
+    """All 2^d binary patterns as a (2^d, d) float array (1 = kept)."""
+    k = np.arange(2**d)[:, None]
+    return ((k >> np.arange(d)[None, :]) & 1).astype(float)
+
+
+def pattern_probabilities(patterns: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """P(pattern) for independent Bernoulli entries with keep probabilities ``keep``
+    (broadcast against the pattern's trailing axes)."""
+    per = np.where(patterns == 1.0, keep, 1.0 - keep)
+    return np.prod(per.reshape(per.shape[0], -1), axis=1)
+
+
+def gaussian_problem(rng: np.random.Generator, n: int, d: int) -> tuple[np.ndarray, ...]:
+    """A gaussian linear problem with distinct column scales (so c_j differ) and a weight
+    vector with distinct, nonzero magnitudes of both signs."""
+    X = datasets.gaussian_design(rng, n, d) * rng.uniform(0.5, 2.0, size=d)
+    w = datasets.signed_magnitudes(rng, d, 0.2, 2.0)
+    return X, datasets.response(rng, X @ rng.normal(size=d)), w
+
+
+def rel_err(a: Any, b: Any) -> float:
+    """Normwise relative error max|a − b| / max|b|."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-300))
+
+
+def mean_loss(theta: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean gaussian loss over the last axis (docs/conventions.md §1: ½(y − θ)² averaged)."""
+    return np.mean(GAUSSIAN.pointwise_loss(theta, y), axis=-1)
+
+
+def symbolic_residual(expr: Any, samples: Sequence[dict] | Callable[[], Sequence[dict]] = ()
+                      ) -> float:
+    """0.0 when ``expr`` simplifies to 0, else max |expr| at the sample points (50 digits).
+
+    The cheap route first (denest and collect powers of the positive symbols, expand,
+    cancel), then ``sympy.simplify``. ``samples`` (dicts symbol → value) may be a callable,
+    built only when the simplification fails.
+    """
+    import sympy as sp
+
+    expr = sp.sympify(expr)
+    for step in (lambda e: sp.expand(sp.powsimp(sp.powdenest(e, force=True), force=True)),
+                 lambda e: sp.cancel(sp.together(e)), sp.simplify):
+        expr = step(expr)
+        if expr == 0:
+            return 0.0
+    points = samples() if callable(samples) else samples
+    if not points:
+        return float("inf")
+    return max(abs(complex(sp.N(expr.subs(pt), 50))) for pt in points)
+
+
+def high_precision(x: float) -> Any:
+    """The rational x rounded to 6 decimals, as a 60-digit sympy Float (a Float, not a
+    Rational: powers of rationals with large denominators send sympy into exact roots)."""
+    import sympy as sp
+
+    return sp.Float(sp.Rational(round(float(x) * 10**6), 10**6), 60)
+
+
+def rational_points(rng: np.random.Generator, ranges: dict, k: int = 20) -> list[dict]:
+    """``k`` dicts {symbol: 60-digit value of a 6-decimal rational}, each symbol uniform in
+    its (lo, hi) range."""
+    return [{s: high_precision(rng.uniform(lo, hi)) for s, (lo, hi) in ranges.items()}
+            for _ in range(k)]
+
+
+def z_score(draws: np.ndarray, target: Any) -> np.ndarray:
+    """|mean − target| in standard errors of the mean (SE from the sample std), per column."""
+    draws = np.asarray(draws, float)
+    se = np.std(draws, axis=0, ddof=1) / np.sqrt(draws.shape[0])
+    return np.abs(np.mean(draws, axis=0) - np.asarray(target, float)) / se
+
+
+def standard_error(draws: np.ndarray) -> np.ndarray:
+    return np.std(np.asarray(draws, float), axis=0, ddof=1) / np.sqrt(draws.shape[0])
+
+
+MC_WHY = ("seeded Monte Carlo: |mean − formula| in standard errors; 4 SE is exceeded with "
+          "probability 6e-5 when the formula is right")
+
+
+# --------------------------------------------------------------------------- keep-probability rules
+def named(fn: Rule, name: str) -> Rule:
+    fn.__name__ = name
+    return fn
+
+
+def sparseout_rule(odds: float, q: float):
+    """Keep probability α(t) = 1/(1 + v t^{q−2}) of stop-gradient Sparseout (λ = c = 1)."""
+
+    def alpha(t):
+        with np.errstate(divide="ignore", over="ignore"):
+            return 1.0 / (1.0 + odds * np.abs(t) ** (q - 2.0))
+
+    alpha.__name__ = f"sparseout_q{q:g}"
+    return alpha
+
+
+def random_rules(rng: np.random.Generator, count: int, mirrored: bool = False) -> list[Rule]:
+    """Seeded monotone keep-probability rules: mixtures of logistic CDFs in log t,
+    α(t) = Σ_k π_k σ(a_k(log t − b_k)) with slopes a_k ∈ (0.3, 1.8) (so t·r(t) stays
+    integrable at 0). ``mirrored``: σ(−a_k(log t − b_k)), keep probability decreasing."""
+    rules = []
+    for i in range(count):
+        k = int(rng.integers(1, 4))
+        pi = rng.dirichlet(np.ones(k))
+        slope = rng.uniform(0.3, 1.8, size=k)
+        centre = rng.uniform(-2.0, 2.0, size=k)
+        sign = -1.0 if mirrored else 1.0
+
+        def rule(t, pi=pi, slope=slope, centre=centre, sign=sign):
+            with np.errstate(divide="ignore"):
+                z = np.log(np.abs(np.asarray(t, float)))[..., None]
+            return np.minimum(np.sum(pi * special.expit(sign * slope * (z - centre)), axis=-1),
+                              1.0)  # Σπ = 1 can round above 1
+
+        rules.append(named(rule, f"{'mirrored' if mirrored else 'monotone'}#{i}"))
+    return rules
+
+
+# --------------------------------------------------------------------------- Monte-Carlo training
+#: Two-sided tail probability of a 4-standard-error band for a normal estimate (6.3e-5).
+TAIL_4SE = 6.334248366623996e-05
+
+REL_TOL = 0.01
+REL_WHY = ("the issue's 1 % on coordinates the reference keeps away from 0; there the SE is a "
+           "few 0.1 % of |w|, so 1 % catches a bias (a wrong constant, a wrong floor) that the "
+           "SE band alone might absorb")
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """One intra-op torch thread inside a check (tiny tensors: threads only add contention);
+    the previous setting is restored afterwards."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def full(ctx: Context) -> bool:
+    return ctx.mode == "full"
+
+
+def trainer_seed(ctx: Context, salt: int) -> int:
+    """The trainer's torch seed, derived from the context seed (same seed, same report)."""
+    return int(ctx.rng(salt).integers(2**31 - 1))
+
+
+def train(ctx: Context, X, y, layer, salt: int, **kwargs: Any):
+    """``dualreg.torch.monte_carlo`` on the context's device, float64, seeded from ctx."""
+    from dualreg.torch import monte_carlo
+
+    kwargs.setdefault("progress", False)
+    return monte_carlo(X, y, layer, device=ctx.device, seed=trainer_seed(ctx, salt), **kwargs)
+
+
+def band(replicas: int) -> float:
+    r"""Acceptance band in standard errors for the mean of ``replicas`` independent replicas:
+    the :math:`t_{K-1}` quantile at the two-sided level of 4 normal SE (4.29 at K = 64, 5.48
+    at K = 16, → 4 as K → ∞)."""
+    from scipy import stats
+
+    return float(stats.t.isf(TAIL_4SE / 2.0, replicas - 1))
+
+
+def band_why(replicas: int, d: int) -> str:
+    return (f"K = {replicas} independent replicas: |mean − ref|/SE beyond the t_{replicas - 1} "
+            f"quantile {band(replicas):.2f} (the level of 4 normal SE, 6.3e-5 per coordinate; "
+            f"≤ {d * TAIL_4SE:.1e} over the d = {d} coordinates) is a real disagreement")
+
+
+def z_scores(mean: np.ndarray, se: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """|mean − ref| / se per coordinate."""
+    return np.abs(np.asarray(mean, float) - np.asarray(ref, float)) / np.asarray(se, float)
+
+
+def compare(name: str, res, ref: np.ndarray, nonzero: np.ndarray | None = None,
+            rel: bool = True) -> Iterator[Measurement]:
+    """The two acceptance criteria of docs/conventions.md §6 for a Monte-Carlo result against
+    ``ref``:
+    every coordinate within the SE band; coordinates in ``nonzero`` also within 1 %."""
+    ref = np.asarray(ref, float)
+    d = ref.size
+    z = z_scores(res.coef_mean, res.coef_se, ref)
+    yield Measurement(f"{name}: max |mean − ref|/SE", float(np.max(z)), band(res.replicas),
+                      band_why(res.replicas, d))
+    if rel:
+        if nonzero is None:
+            nonzero = np.abs(ref) > 1e-8
+        if np.any(nonzero):
+            r = np.abs(res.coef_mean - ref)[nonzero] / np.abs(ref[nonzero])
+            yield Measurement(f"{name}: max rel. error ({int(nonzero.sum())} nonzero)",
+                              float(np.max(r)), REL_TOL, REL_WHY)
+
+
+def power(name: str, res, wrong: np.ndarray, threshold: float = 10.0,
+          what: str = "") -> Measurement:
+    """The z-score of a wrong answer: it must lie far outside the acceptance band."""
+    z = float(np.max(z_scores(res.coef_mean, res.coef_se, wrong)))
+    return Measurement(
+        f"{name}: rejects {what}, max |mean − it|/SE", z, threshold,
+        f"power: the wrong answer must be rejected with a margin (≥ {threshold:g} SE, "
+        f"against the {band(res.replicas):.2f}-SE acceptance band), so the check can fail",
+        mode="ge")
+
+
+def gram(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = X.shape[0]
+    return X.T @ X / n, X.T @ y / n
+
+
+def standardized_design(rng: np.random.Generator, n: int, w_true: np.ndarray,
+                        noise: float = 0.5, corr: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian design with unit column scales c_j = 1 (optionally equicorrelated columns)
+    and a linear response."""
+    X = datasets.gaussian_design(rng, n, len(w_true), corr=corr, unit_scale=True)
+    return X, datasets.response(rng, X @ np.asarray(w_true, float), noise=noise)
