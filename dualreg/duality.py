@@ -1,4 +1,4 @@
-r"""Generic conversions between the faces of a penalty (MATH.md §3–4).
+r"""Generic conversions between the faces of a penalty (docs/conventions.md §3–4).
 
 =================  ==============================================================
 Ω → η̂              :math:`\hat\eta(w) = |w| / \Omega'(|w|)` (central differences)

@@ -1,4 +1,5 @@
-"""GLM families (MATH.md §1): loss, gradient, curvature, column scales, scaling converters."""
+"""GLM families (docs/conventions.md §1): loss, gradient, curvature, column scales, scaling
+converters."""
 
 from __future__ import annotations
 

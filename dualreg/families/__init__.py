@@ -4,7 +4,7 @@ r"""Canonical GLM families, one class per file (docs/conventions.md §1).
 family     :math:`A(\theta)`         y               :math:`A''(\theta)`
 =========  ========================  ==============  ===========================
 gaussian   :math:`\theta^2/2`        real            1
-binomial   :math:`\log(1+e^\theta)`  {0, 1}          :math:`\sigma(\theta)(1-\sigma(\theta))`
+binomial   :math:`\log(1+e^\theta)`  [0, 1]          :math:`\sigma(\theta)(1-\sigma(\theta))`
 poisson    :math:`e^\theta`          counts ≥ 0      :math:`e^\theta`
 =========  ========================  ==============  ===========================
 

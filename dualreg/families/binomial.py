@@ -1,4 +1,4 @@
-r"""Binomial (logistic): :math:`A(\theta) = \log(1+e^\theta)`, y in {0, 1}."""
+r"""Binomial (logistic): :math:`A(\theta) = \log(1+e^\theta)`, y in [0, 1]."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ class Binomial(Family):
     :math:`A' = \sigma`, :math:`A'' = \sigma(\theta)\sigma(-\theta) \le \tfrac14`,
     :math:`A'''' = A''(1 - 6A'')`.
 
-    ``y`` takes values in {0, 1}; the torch trainer accepts the same (one rule for every
-    backend).
+    ``y`` takes values in {0, 1}, or is a proportion in [0, 1] (the log-loss is the same convex
+    function of θ; population labels y = σ(θ) make the MLE the generating coefficient). One
+    rule for every backend.
     """
 
     name = "binomial"
@@ -45,9 +46,12 @@ class Binomial(Family):
         return bool(np.all((2.0 * y - 1.0) * theta > 0))
 
     def _check_y_values(self, y: Array) -> None:
-        if not np.all((y == 0) | (y == 1)):
-            bad = np.unique(y[(y != 0) & (y != 1)])[:5]
-            raise ValueError(f"y must take values in {{0, 1}} for family='binomial', got {bad}")
+        if np.any((y < 0) | (y > 1)):
+            bad = np.unique(y[(y < 0) | (y > 1)])[:5]
+            raise ValueError(
+                f"y must take values in {{0, 1}} (or be proportions in [0, 1]) for "
+                f"family='binomial', got {bad}"
+            )
 
     def sample(self, theta: Array, rng: np.random.Generator, noise: float = 1.0) -> Array:
         r""":math:`y \sim \text{Bern}(\sigma(\theta))`, as 0/1 floats."""
