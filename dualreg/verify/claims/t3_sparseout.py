@@ -1,9 +1,10 @@
 """T3, Sparseout is an ℓq penalty (proofs/T3_sparseout_lq.md).
 
-The Sparseout noise is written out here in numpy from its definition (docs/conventions.md §5), so
-these
-checks run without torch; the library's side is the :class:`~dualreg.penalties.Sparseout`
-penalty (its two gradient conventions) and the rule → penalty quadrature.
+The enumeration checks write the Sparseout noise out in numpy from its definition
+(docs/conventions.md §5) and compare it with the library's :class:`~dualreg.penalties.Sparseout`
+penalty (its two gradient conventions) and the rule → penalty quadrature; ``T3.q2-is-dropout``
+drives the torch layers themselves (:class:`dualreg.torch.Sparseout`,
+:class:`dualreg.torch.BernoulliDropout`), importing torch inside the check.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dualreg.verify.checks import (
     rel_err,
     sparseout_rule,
     symbolic_residual,
+    z_score,
 )
 from dualreg.verify.registry import Context, Measurement, claim
 
@@ -95,22 +97,67 @@ def moments(ctx: Context) -> Iterator[Measurement]:
 
 
 # --------------------------------------------------------------------------------- T3.q2-is-dropout
-@claim("T3.q2-is-dropout", "q = 2: z̃ = z·m/(1−δ) outcome by outcome (inverted dropout)",
-       PROOF_T3)
+def _torch_draws(layer, z: np.ndarray, draws: int, seed: int) -> np.ndarray:
+    """``draws`` training-mode outputs of the torch ``layer`` on the weights ``z`` (float64),
+    one mask per row, from a generator seeded with ``seed``: shape (draws, z.size)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    layer.generator = g
+    layer.train()
+    zz = torch.as_tensor(np.broadcast_to(z, (draws, z.size)).copy(), dtype=torch.float64)
+    with torch.no_grad():
+        return layer(zz).numpy()
+
+
+@claim("T3.q2-is-dropout", "torch Sparseout(q = 2) and torch BernoulliDropout are the same "
+       "mask law (identical outputs from the same uniforms); torch Sparseout has E z̃ = z, "
+       "Var z̃ = v|z|^q for q ≠ 2 (seeded Monte Carlo)", PROOF_T3)
 def q2_is_dropout(ctx: Context) -> Iterator[Measurement]:
+    from dualreg.torch import BernoulliDropout
+    from dualreg.torch import Sparseout as TorchSparseout
+    from dualreg.verify.checks import one_thread
+
     rng = ctx.rng(302)
-    z = rng.normal(size=2000) * rng.uniform(0.01, 100.0, size=2000)
-    worst = 0.0
-    for drop in (0.1, 0.3, 0.5, 0.8):
-        for m in (0.0, 1.0):
-            out = sparseout(z, xi_of(np.full_like(z, m), drop), 2.0)
-            ref = z * m / (1.0 - drop)
-            # m = 0: both sides are exactly 0 (z − z); m = 1: relative to the output.
-            scale = np.where(ref != 0, np.abs(ref), np.abs(z))
-            worst = max(worst, float(np.max(np.abs(out - ref) / scale)))
-    yield Measurement("max |Sparseout_{q=2}(z) − z m/(1−δ)| / |z m/(1−δ)|, δ ∈ {.1,.3,.5,.8}, "
-                      "m ∈ {0,1}", worst, 1e-15,
-                      "z + z(1/(1−δ) − 1) against z/(1−δ): three roundings, ≤ 4 ulp ≈ 9e-16")
+    seed = int(rng.integers(2**31 - 1))
+    z = rng.choice([-1.0, 1.0], size=50) * np.exp(rng.uniform(np.log(1e-3), np.log(1e2), 50))
+    worst, zeros = 0.0, 0
+    with one_thread():
+        for drop in (0.1, 0.3, 0.5, 0.8):
+            a = _torch_draws(TorchSparseout(drop, q=2.0), z, 40, seed)
+            b = _torch_draws(BernoulliDropout(drop), z, 40, seed)
+            # Both zero exactly where the uniform is ≥ 1 − δ; elsewhere z/(1−δ) two ways.
+            zeros += int(np.sum((a == 0) != (b == 0)))
+            kept = b != 0
+            worst = max(worst, float(np.max(np.abs(a - b)[kept] / np.abs(b[kept]))))
+        yield Measurement("same uniforms, δ ∈ {.1,.3,.5,.8}: entries zeroed by one layer and "
+                          "not the other", float(zeros), 0.0,
+                          "discrete: the same uniform u < 1 − δ decides both masks")
+        yield Measurement("same uniforms: max |Sparseout_{q=2}(z) − BernoulliDropout(z)| / |·| "
+                          "on kept entries", worst, 1e-15,
+                          "z + z(1/(1−δ) − 1) against z/(1−δ) in float64: three roundings, "
+                          "≤ 4 ulp ≈ 9e-16")
+        # Moments of the torch layer's own draws (independent seed per law).
+        draws = 20000 if ctx.mode == "quick" else 100000
+        zm = np.array([-2.5, -0.7, -0.1, 0.05, 0.4, 1.9])
+        drop = 0.3
+        v = drop / (1.0 - drop)
+        worst_m, worst_v = 0.0, 0.0
+        layers = [(f"Sparseout q={q:g}", TorchSparseout(drop, q=q), q) for q in (1.0, 1.5, 3.0)]
+        layers.append(("BernoulliDropout", BernoulliDropout(drop), 2.0))
+        for i, (_, layer, q) in enumerate(layers):
+            out = _torch_draws(layer, zm, draws, seed + 1 + i)
+            worst_m = max(worst_m, float(np.max(z_score(out, zm))))
+            worst_v = max(worst_v, float(np.max(z_score((out - zm) ** 2, v * np.abs(zm) ** q))))
+    n_z = len(layers) * zm.size
+    why = (f"seeded Monte Carlo, {draws} draws: |mean − formula| in SE; 4.5 SE is exceeded with "
+           f"probability 6.8e-6 per coordinate, ≤ {2 * n_z * 6.8e-6:.1e} over the {n_z} "
+           "coordinates × 2 moments; a wrong keep probability (Bern(δ) for Bern(1−δ)) moves "
+           "E z̃ by ≥ 0.4|z|^{q/2}, hundreds of SE")
+    yield Measurement("torch Sparseout q ∈ {1, 1.5, 3} and BernoulliDropout, δ = 0.3: max "
+                      "|mean(z̃) − z|/SE", worst_m, 4.5, why)
+    yield Measurement("same draws: max |mean((z̃ − z)²) − v|z|^q|/SE (= Var z̃ since E z̃ = z)",
+                      worst_v, 4.5, why)
     worst_lib = 0.0
     for drop in (0.1, 0.3, 0.5, 0.8):
         for grad in ("stop", "autograd"):

@@ -17,7 +17,9 @@ from dualreg.verify.checks import (
     gram,
     one_thread,
     power,
-    standardized_design,
+    resolved,
+    spread_design,
+    spread_row,
     train,
 )
 from dualreg.verify.registry import Context, Measurement, claim
@@ -55,7 +57,8 @@ def _sparseout_claim(ctx: Context, convention: str) -> Iterator[Measurement]:
     rng = ctx.rng(310 if convention == "stop" else 320)
     w_true = np.array([2.0, -1.5, 1.2, -1.0])
     n = 300 if full(ctx) else 100
-    X, y = standardized_design(rng, n, w_true)
+    X, y = spread_design(rng, n, w_true, planted=True)
+    yield spread_row(X)
     H, b = gram(X, y)
     c = np.diag(H)
     ols = np.linalg.solve(H, b)
@@ -83,19 +86,24 @@ def _sparseout_claim(ctx: Context, convention: str) -> Iterator[Measurement]:
             res = train(ctx, X, y, layer, 330 + 10 * i + (convention == "stop"), replicas=K,
                         steps=T, lr=0.05, schedule="inverse_sqrt", init=ols)
             name = f"{convention} q={q:g} K={K} T={T} vs {own_name}"
-            yield from compare(name, res, ref)
+            # 1 % where the reference is away from 0 (|w| ≥ 0.3; smaller only where a strong
+            # sample correlation with a heavily shrunk weight pulls it down) and 1 % is beyond
+            # the SE band; the SE band everywhere.
+            yield from compare(name, res, ref, nonzero=resolved(res, ref, np.abs(ref) >= 0.3))
             yield power(f"{convention} q={q:g}", res, wrong, what=f"the swapped {other_name}")
 
 
 @claim("T3.stop-gradient-constant",
        "Monte-Carlo Sparseout, stop-gradient convention: the Polyak average lands on the "
-       "minimiser of L + (v/q)Σc|w|^q (SE band and 1 %) and rejects the (v/2) one", PROOF_T3)
+       "minimiser of L + (v/q)Σc|w|^q (SE band; 1 % where |w| ≥ 0.3) and rejects the (v/2) one; "
+       "column scales spread over a factor 10", PROOF_T3)
 def stop_gradient_constant(ctx: Context) -> Iterator[Measurement]:
     yield from _sparseout_claim(ctx, "stop")
 
 
 @claim("T3.autograd-constant",
        "Monte-Carlo Sparseout, autograd convention: the Polyak average lands on the minimiser "
-       "of L + (v/2)Σc|w|^q (SE band and 1 %) and rejects the (v/q) one", PROOF_T3)
+       "of L + (v/2)Σc|w|^q (SE band; 1 % where |w| ≥ 0.3) and rejects the (v/q) one; column "
+       "scales spread over a factor 10", PROOF_T3)
 def autograd_constant(ctx: Context) -> Iterator[Measurement]:
     yield from _sparseout_claim(ctx, "autograd")

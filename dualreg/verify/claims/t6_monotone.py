@@ -160,7 +160,8 @@ def kink_criterion(ctx: Context) -> Iterator[Measurement]:
             yield Measurement(f"Ω'(0+) = √f'(0+) for the {count} kinked table-based penalties "
                               f"(forward difference h = 1e-8; worst {where})", worst, 1e-4,
                               "f'(η) = f'(0+) + O(√η) near 0 for the approximate KL: "
-                              "truncation O(√h) = 1e-4 (measured ~1e-5), rounding 1e-8")
+                              "truncation O(√h) = 1e-4 bounds the error (1.2e-5 for these "
+                              "deterministic tables), rounding 1e-8")
         else:
             yield Measurement(f"Ω'(0+) = √f'(0+) for the {count} kinked closed-form penalties "
                               f"(forward difference h = 1e-8; worst {where})", worst, 1e-6,

@@ -14,7 +14,8 @@ from dualreg.verify.checks import (
     gram,
     one_thread,
     power,
-    standardized_design,
+    spread_design,
+    spread_row,
     train,
 )
 from dualreg.verify.registry import Context, Measurement, claim
@@ -46,7 +47,8 @@ def trimmed_ridge_fixed_point(H: np.ndarray, b: np.ndarray, a: float, targ: floa
 
 @claim("T7.targeted-training",
        "targeted dropout (bottom half by |w| dropped with prob a, unscaled) trains to the "
-       "trimmed-ridge stationary point: in u = (1−δ)⊙w, ∇L(u) + c⊙Ω'_TD(u) = 0 (SE band, 1 %)",
+       "trimmed-ridge stationary point: in u = (1−δ)⊙w, ∇L(u) + c⊙Ω'_TD(u) = 0 (SE band, 1 %); "
+       "column scales spread over a factor 10",
        PROOF_T7)
 def targeted_training(ctx: Context) -> Iterator[Measurement]:
     from dualreg.penalties import TargetedDropout as TDPenalty
@@ -55,7 +57,8 @@ def targeted_training(ctx: Context) -> Iterator[Measurement]:
     rng = ctx.rng(701)
     w_true = np.array([2.0, -1.5, 1.2, 0.3, -0.2, 0.1])
     n = 300 if full(ctx) else 100
-    X, y = standardized_design(rng, n, w_true)
+    X, y = spread_design(rng, n, w_true, planted=True)
+    yield spread_row(X)
     H, b = gram(X, y)
     c = np.diag(H)
     ols = np.linalg.solve(H, b)
@@ -89,7 +92,8 @@ def targeted_training(ctx: Context) -> Iterator[Measurement]:
 @claim("T7.vardrop-training",
        "variational dropout (learned log σ², exact Dawson KL, local reparametrisation): the "
        "trained σ², w satisfy η = λ/(cσ²) = (λ/c)η̂_VD(√(c/λ)|w|) on the kept weights "
-       "(rel. 5 %) and the weighted-ridge stationarity; the near-zero weights are pruned",
+       "(rel. 5 %) and the weighted-ridge stationarity; the near-zero weights are pruned; column "
+       "scales spread over a factor 10",
        PROOF_T7)
 def vardrop_training(ctx: Context) -> Iterator[Measurement]:
     from dualreg.torch import VariationalDropout
@@ -97,7 +101,8 @@ def vardrop_training(ctx: Context) -> Iterator[Measurement]:
     rng = ctx.rng(711)
     w_true = np.array([3.0, -2.5, 2.0, 0.05, -0.03])
     n = 300 if full(ctx) else 100
-    X, y = standardized_design(rng, n, w_true)
+    X, y = spread_design(rng, n, w_true, planted=True)
+    yield spread_row(X)
     H, b = gram(X, y)
     c = np.diag(H)
     lam = 0.2
@@ -123,11 +128,12 @@ def vardrop_training(ctx: Context) -> Iterator[Measurement]:
     eta_hat = (lam / c) * vd.eta_hat(np.sqrt(c / lam) * np.abs(w))
     yield Measurement("kept weights: max |η/η̂ − 1|, η = λ/(cσ²), η̂ = (λ/c)η̂_VD(√(c/λ)|w|)",
                       float(np.max(np.abs(eta[kept] / eta_hat[kept] - 1.0))), 0.05,
-                      "the issue's 5 %: σ² is the geometric mean over replicas of a noisy "
-                      "learned parameter (measured ≤ 1.5 %); a wrong KL scale, λ or the "
-                      "a = η mapping is off by O(1)")
+                      "σ² is the geometric mean over replicas of a noisy learned parameter: "
+                      "5 % is about 4× the worst deviation over seeds 0–19 (1.2 %, quick); "
+                      "a wrong KL scale, λ or the a = η mapping is off by O(1)")
     grad = H @ w - b + lam * w / eta
     yield Measurement("kept weights: max |∇L + λw/η| / |w| (weighted-ridge stationarity)",
                       float(np.max(np.abs(grad[kept]) / np.abs(w[kept]))), 0.01,
                       "the other half of the η-trick at the learned η; the Monte-Carlo error "
-                      "of w is ~0.1 % of |w| (measured ≤ 0.1 %)")
+                      "of w leaves a residual of a few 0.1 % of |w| (worst 0.23 % over seeds "
+                      "0–19, quick), so 1 % keeps a 4× margin")
