@@ -62,14 +62,27 @@ def _build_parser() -> _Parser:
     pen.add_argument("--c", type=float, default=1.0, help="column scale c")
     pen.add_argument("--plot", metavar="FILE.png", help="draw the four faces to this file")
 
-    ver = sub.add_parser("verify", help="run the verification suite")
+    ver = sub.add_parser(
+        "verify", help="run the verification suite",
+        description="Run the claims of proofs/ numerically. The default run (every claim, "
+        "quick, seed 0, CPU) writes OUT/report.{json,md}; any other run (--only, --full, "
+        "--device cuda, a --seed other than 0, --seeds) writes OUT/report-<what it ran>."
+        "{json,md}, e.g. report-only-T3-T9-seed-1.md or report-seeds-0-100.md, so it never "
+        "replaces the full report. Exit 1 if any check fails (at any seed), 2 on a usage error.")
     budget = ver.add_mutually_exclusive_group()
-    budget.add_argument("--quick", dest="mode", action="store_const", const="quick")
-    budget.add_argument("--full", dest="mode", action="store_const", const="full")
+    budget.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                        help="small budgets (the default)")
+    budget.add_argument("--full", dest="mode", action="store_const", const="full",
+                        help="larger Monte-Carlo budgets")
     ver.add_argument("--only", nargs="+", metavar="ID", help="claim ids or prefixes")
     ver.add_argument("--device", choices=["cpu", "cuda"], default=None)
-    ver.add_argument("--seed", type=int, default=0)
-    ver.add_argument("--jobs", type=int, default=1)
+    ver.add_argument("--seed", type=int, default=None, help="one seed (default 0)")
+    ver.add_argument("--seeds", metavar="SPEC",
+                     help="run at many seeds: START:STOP (half-open, 0:100 is 100 seeds) or "
+                     "a comma list 1,5,9; reports each claim's and check's pass rate and "
+                     "every failing (claim, check, seed)")
+    ver.add_argument("--jobs", type=int, default=1,
+                     help="worker processes; (claim, seed) pairs run in parallel")
     ver.add_argument("--out", default="verification", help="report folder")
     ver.add_argument("--list", action="store_true", help="list the claims and exit")
     ver.add_argument("--no-progress", action="store_true")
@@ -87,6 +100,23 @@ def _build_parser() -> _Parser:
                      help="folder with the MNIST IDX files for the case study (default: digits)")
     fig.add_argument("--list", action="store_true", help="list the figures and exit")
     fig.add_argument("--no-progress", action="store_true")
+
+    mut = sub.add_parser(
+        "mutate", help="score the verification suite against planted bugs",
+        description="Apply each planted bug of dualreg.verify.mutations in a fresh process, run "
+        "dualreg verify --quick against it, and report which claim caught it. Writes "
+        "OUT/mutations.{json,md}. Exit 1 if any planted bug survives, 2 on a usage error.")
+    mut.add_argument("--only", nargs="+", metavar="PLANT", help="plant names (see --list)")
+    mut.add_argument("--subset", choices=["ci"], help="the fast subset that make test runs")
+    mut.add_argument("--seed", type=int, default=0)
+    mut.add_argument("--jobs", type=int, default=1, help="plants run in parallel processes")
+    mut.add_argument("--all-claims", action="store_true",
+                     help="run every claim against each plant and list every catcher")
+    mut.add_argument("--out", default="verification/mutations", help="report folder")
+    mut.add_argument("--no-control", action="store_true",
+                     help="skip the control run (the suite with no plant must pass first)")
+    mut.add_argument("--list", action="store_true", help="list the plants and exit")
+    mut.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -197,9 +227,20 @@ def _require_device(device: str) -> None:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from dualreg.verify import CLAIMS, Context, run, select
+    from dualreg.verify.runner import parse_seeds, report_name
 
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.seed is not None and args.seeds is not None:
+        raise UserError("--seed and --seeds are mutually exclusive: give one seed or a set")
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {args.seed}")
+    seeds = None
+    if args.seeds is not None:
+        try:
+            seeds = parse_seeds(args.seeds)
+        except ValueError as err:
+            raise UserError(str(err)) from err
     try:
         ids = select(args.only)
     except ValueError as err:
@@ -210,13 +251,82 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         return 0
     device = args.device or "cpu"
     _require_device(device)
-    ctx = Context(seed=args.seed, mode=args.mode, device=device)
-    rows = run(ids, ctx, jobs=args.jobs, out=Path(args.out), stream=sys.stdout,
-               progress=not args.no_progress)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {args.out!r} exists and is not a folder")
+    ctx = Context(seed=args.seed or 0, mode=args.mode, device=device)
+    name = report_name(ids, ctx, seeds, only=args.only)
+    command = shlex.join(["dualreg", *getattr(args, "argv", ["verify"])])
+    start = time.perf_counter()
+    rows = run(ids, ctx, jobs=args.jobs, out=out, stream=sys.stdout,
+               progress=not args.no_progress, seeds=seeds, name=name, command=command)
+    wall = time.perf_counter() - start
     failed = [r for r in rows if not r.passed]
+    if seeds is not None:
+        _print_seed_summary(rows, ids, seeds)
     print(f"{len(rows) - len(failed)} passed, {len(failed)} failed "
-          f"({len(ids)} claims; report in {args.out}/report.md)")
+          f"({len(ids)} claims" + (f" × {len(seeds)} seeds" if seeds is not None else "")
+          + f"; {wall:.1f} s; report in {out / (name + '.md')})")
     return 1 if failed else 0
+
+
+def _print_seed_summary(rows: list, ids: list[str], seeds: list[int]) -> None:
+    """Each claim's pass rate over the seeds, each failing check's, then the failures."""
+    from dualreg.verify.report import theorem_key, theorem_of
+
+    ordered = sorted(ids, key=lambda i: theorem_key(theorem_of(i)))  # stable within a theorem
+    by_claim: dict[str, list] = {i: [] for i in ordered}
+    for r in rows:
+        by_claim[r.claim].append(r)
+    print(f"pass rate over {len(seeds)} seeds:")
+    for cid, rs in by_claim.items():
+        bad = {r.seed for r in rs if not r.passed}
+        print(f"  {cid:<28} {len(seeds) - len(bad):>4}/{len(seeds)} seeds"
+              f"   {sum(r.passed for r in rs):>6}/{len(rs)} checks")
+        checks: dict[str, list] = {}
+        for r in rs:
+            checks.setdefault(r.check, []).append(r)
+        for check, crs in checks.items():
+            if not all(r.passed for r in crs):
+                print(f"      {sum(r.passed for r in crs):>4}/{len(crs)}  {check}")
+    failed = [r for r in rows if not r.passed]
+    if failed:
+        print("failing (claim, check, seed):")
+        for r in failed:
+            value = r.error or f"{r.measured:.3g} {'>' if r.relation == '≤' else '<'} " \
+                f"{r.tolerance:.3g}"
+            print(f"  {r.claim}  {r.check}  seed {r.seed}: {value}")
+
+
+def _cmd_mutate(args: argparse.Namespace) -> int:
+    from dualreg.verify import mutations
+
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    try:
+        plants = mutations.select_plants(args.only, args.subset)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    if args.list:
+        for p in plants:
+            print(f"{p.name:<36} {p.layer:<14} {'ci ' if p.ci else '   '}{p.what}")
+        return 0
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {args.out!r} exists and is not a folder")
+    if not args.no_control:
+        try:
+            control = mutations.run_control(args.seed)
+        except mutations.ControlFailed as err:
+            raise UserError(str(err)) from None
+        print(f"control: the quick suite passes with no plant ({control.claims_run} claims, "
+              f"{control.seconds:.1f} s)")
+    outcomes = mutations.run_plants(plants, seed=args.seed, jobs=args.jobs,
+                                    all_claims=args.all_claims, stream=sys.stdout,
+                                    progress=not args.no_progress)
+    mutations.write_report(outcomes, out, args.seed, args.all_claims)
+    print(mutations.score_line(outcomes) + f" (report in {out / 'mutations.md'})")
+    return 0 if all(o.caught for o in outcomes) else 1
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
@@ -268,13 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dualreg`` console script."""
     parser = _build_parser()
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
+        args.argv = argv
         if args.command == "penalty":
             return _cmd_penalty(args)
         if args.command == "verify":
             return _cmd_verify(args)
         if args.command == "figures":
             return _cmd_figures(args)
+        if args.command == "mutate":
+            return _cmd_mutate(args)
         parser.print_help()
         return 2
     except UserError as err:

@@ -47,6 +47,11 @@ def test_penalty_table_matches_library(capsys):
         (["penalty"], "--list"),
         (["verify", "--only", "T99"], "unknown claim"),
         (["verify", "--jobs", "0"], "--jobs"),
+        (["verify", "--seeds", "5:2"], "--seeds"),
+        (["verify", "--seeds", "a,b"], "--seeds"),
+        (["verify", "--seeds", "1,1"], "--seeds"),
+        (["verify", "--seed", "0", "--seeds", "0:3"], "mutually exclusive"),
+        (["verify", "--seed", "-1"], "--seed must be >= 0"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -76,7 +81,44 @@ def test_verify_writes_reports_and_python_m_is_the_same(tmp_path):
          "--out", str(out)], capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = json.loads((out / "report.json").read_text())
+    report = json.loads((out / "report-only-T7.json").read_text())
     assert report["meta"]["failed"] == 0 and report["meta"]["checks"] == len(report["rows"])
-    assert "T7.vardrop" in (out / "report.md").read_text()
-    assert "passed, 0 failed" in proc.stdout
+    assert "T7.vardrop" in (out / "report-only-T7.md").read_text()
+    assert "passed, 0 failed" in proc.stdout and "report-only-T7.md" in proc.stdout
+    assert not (out / "report.md").exists()  # a subset never writes the full report's name
+    assert report["meta"]["command"].startswith("dualreg verify --only T7")
+
+
+def test_subset_run_never_replaces_the_full_report(tmp_path, capsys):
+    out = tmp_path / "v"
+    out.mkdir()
+    (out / "report.md").write_text("full")
+    (out / "report.json").write_text("{}")
+    assert main(["verify", "--only", "T4.keep-prob", "--seed", "2", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert (out / "report.md").read_text() == "full" and (out / "report.json").read_text() == "{}"
+    assert (out / "report-only-T4.keep-prob-seed-2.md").is_file()
+    assert "report-only-T4.keep-prob-seed-2.md" in capsys.readouterr().out
+
+
+def test_seeds_run_reports_pass_rates_and_fails_on_any_seed(tmp_path, capsys, monkeypatch):
+    from dualreg.verify import CLAIMS, Measurement
+    from dualreg.verify.registry import Claim
+
+    out = tmp_path / "s"
+    assert main(["verify", "--seeds", "0:3", "--only", "T4.keep-prob", "--jobs", "2",
+                 "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "3/3 seeds" in printed and "× 3 seeds" in printed
+    doc = json.loads((out / "report-only-T4.keep-prob-seeds-0-3.json").read_text())
+    assert doc["meta"]["seeds"] == [0, 1, 2] and doc["failures"] == []
+
+    def seed_two_fails(ctx):
+        yield Measurement("only at seed 2", float(ctx.seed == 2), 0.5, "planted")
+
+    monkeypatch.setitem(CLAIMS, "T1.plant", Claim("T1.plant", "s", "proofs/x.md",
+                                                  seed_two_fails))
+    assert main(["verify", "--seeds", "1,2", "--only", "T1.plant", "--no-progress",
+                 "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "1/2 seeds" in printed and "T1.plant  only at seed 2  seed 2: 1 > 0.5" in printed

@@ -69,3 +69,20 @@ def claim(claim_id: str, statement: str, proof: str):
         return fn
 
     return register
+
+
+@dataclass(frozen=True)
+class Row:
+    """One check of one claim at one seed."""
+
+    claim: str
+    statement: str
+    check: str
+    measured: float
+    tolerance: float
+    why: str
+    passed: bool
+    seconds: float
+    error: str = ""
+    relation: str = "≤"
+    seed: int = 0

@@ -1,33 +1,25 @@
-"""Run claims, print the table as it goes, and write ``report.json`` and ``report.md``."""
+"""Run claims at one seed or many, print rows as they arrive, write the report set.
+
+The report files are rendered by :mod:`dualreg.verify.report`; their provenance comes from
+:mod:`dualreg.verify.provenance`. Only the default run (every claim, quick mode, seed 0, CPU)
+writes ``report.{json,md}``; any other run writes a report named after what it ran
+(:func:`report_name`), so a subset never replaces the full report.
+"""
 
 from __future__ import annotations
 
-import platform
+import hashlib
+import multiprocessing
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from dualreg import _io
-from dualreg.verify.registry import CLAIMS, Claim, Context
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the report."""
-
-    claim: str
-    statement: str
-    check: str
-    measured: float
-    tolerance: float
-    why: str
-    passed: bool
-    seconds: float
-    error: str = ""
-    relation: str = "≤"
+from dualreg.verify import provenance, report
+from dualreg.verify.registry import CLAIMS, Claim, Context, Row
 
 
 def run_claim(claim_id: str, ctx: Context) -> list[Row]:
@@ -42,11 +34,12 @@ def run_claim(claim_id: str, ctx: Context) -> list[Row]:
             now = time.perf_counter()
             rows.append(Row(c.id, c.statement, m.check, float(m.measured), float(m.tolerance),
                             m.why, m.passed, now - start,
-                            relation="≥" if m.mode == "ge" else "≤"))
+                            relation="≥" if m.mode == "ge" else "≤", seed=ctx.seed))
             start = now
     except Exception as err:  # a broken check must fail loudly, not vanish
         rows.append(Row(c.id, c.statement, "(check raised)", float("nan"), float("nan"), "",
-                        False, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
+                        False, time.perf_counter() - start, f"{type(err).__name__}: {err}",
+                        seed=ctx.seed))
     return rows
 
 
@@ -65,67 +58,129 @@ def select(only: Iterable[str] | None) -> list[str]:
     return chosen
 
 
-def _format(row: Row) -> str:
+def parse_seeds(spec: str) -> list[int]:
+    """``"0:100"`` → seeds 0…99 (half-open range); ``"1,5,9"`` → those seeds (one seed is
+    ``"7"``). Seeds are integers ≥ 0 without repeats; bad input raises ``ValueError`` whose
+    message names ``--seeds``."""
+    text = spec.strip()
+
+    def integer(part: str) -> int:
+        part = part.strip()
+        if not re.fullmatch(r"\d+", part):
+            raise ValueError(f"--seeds expects START:STOP or a comma list of integers >= 0, "
+                             f"got {spec!r}")
+        return int(part)
+
+    if ":" in text:
+        start_text, _, stop_text = text.partition(":")
+        start, stop = integer(start_text), integer(stop_text)
+        if stop <= start:
+            raise ValueError(f"--seeds {spec!r}: the range START:STOP is half-open and needs "
+                             "STOP > START")
+        return list(range(start, stop))
+    seeds = [integer(p) for p in text.split(",")]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"--seeds {spec!r} repeats seed(s) {', '.join(map(str, repeated))}")
+    return seeds
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_") or "x"
+
+
+def report_name(ids: Sequence[str], ctx: Context, seeds: Sequence[int] | None = None,
+                only: Sequence[str] | None = None) -> str:
+    """``"report"`` for the default run (every claim, quick, seed 0, CPU, one seed), otherwise
+    a name that says what ran: ``report-only-T3-T9-seed-1``, ``report-seeds-0-100``,
+    ``report-full-cuda``… ``only`` (the ``--only`` words) names the subset; without it the
+    ids do, when they are not every claim."""
+    parts = []
+    if ctx.mode != "quick":
+        parts.append(ctx.mode)
+    if ctx.device != "cpu":
+        parts.append(ctx.device)
+    everything = set(ids) == set(select(None))
+    if not everything:
+        words = list(only) if only else list(ids)
+        subset = "only-" + "-".join(_safe(w) for w in words)
+        if len(subset) > 80:
+            digest = hashlib.sha1(" ".join(sorted(ids)).encode()).hexdigest()[:8]
+            subset = f"only-{len(ids)}-claims-{digest}"
+        parts.append(subset)
+    if seeds is not None:
+        seeds = list(seeds)
+        if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+            parts.append(f"seeds-{seeds[0]}-{seeds[-1] + 1}")
+        else:
+            joined = "_".join(map(str, seeds))
+            if len(joined) > 60:
+                joined = f"{len(seeds)}-{hashlib.sha1(joined.encode()).hexdigest()[:8]}"
+            parts.append(f"seeds-{joined}")
+    elif ctx.seed != 0:
+        parts.append(f"seed-{ctx.seed}")
+    return "-".join(["report", *parts])
+
+
+def _format(row: Row, with_seed: bool = False) -> str:
     mark = "PASS" if row.passed else "FAIL"
     measured = f"{row.measured:.3g}" if row.error == "" else row.error
-    return (f"{mark}  {row.claim:<22} {row.check[:70]:<70} {measured:>10} "
+    seed = f"seed {row.seed:<4} " if with_seed else ""
+    return (f"{mark}  {seed}{row.claim:<22} {row.check[:70]:<70} {measured:>10} "
             f"{row.relation} {row.tolerance:<8.2g} {row.seconds:6.2f}s")
 
 
 def run(
     ids: list[str], ctx: Context, jobs: int = 1, out: Path | None = None,
-    stream: TextIO | None = None, progress: bool = True,
+    stream: TextIO | None = None, progress: bool = True, *,
+    seeds: Sequence[int] | None = None, name: str | None = None, command: str | None = None,
 ) -> list[Row]:
-    """Run ``ids``, print each row as it arrives, write the reports under ``out``."""
+    """Run ``ids`` at ``ctx.seed`` (or at every seed of ``seeds``) and write the report set
+    ``out/<name>.{json,md}`` (``name`` defaults to :func:`report_name`).
+
+    With one seed every row is printed to ``stream`` as it arrives; with ``seeds`` only the
+    failing rows are (with their seed). ``jobs > 1`` spreads the (claim, seed) pairs over a
+    process pool. Returns every row, claims in ``ids`` order, seeds ascending within a claim.
+    """
     from tqdm import tqdm
 
-    rows: list[Row] = []
+    seed_list = [ctx.seed] if seeds is None else list(seeds)
+    multi = seeds is not None
+    started, t0 = provenance.utc_now(), time.perf_counter()
+    # Seed-major order: the progress bar advances evenly and early seeds finish first.
+    pairs = [(cid, replace(ctx, seed=s)) for s in seed_list for cid in ids]
+    rows_by_pair: dict[tuple[str, int], list[Row]] = {}
     # disable=None: tqdm shows the bar on a terminal only, so logs stay one row per line.
-    bar = tqdm(total=len(ids), desc="verify", unit="claim", disable=None if progress else True,
-               leave=False, file=stream)
+    bar = tqdm(total=len(pairs), desc="verify", unit="claim" if not multi else "run",
+               disable=None if progress else True, leave=False, file=stream)
 
-    def emit(batch: list[Row]) -> None:
-        for r in batch:
-            line = _format(r)
-            if stream is not None:
-                bar.write(line, file=stream)
-        rows.extend(batch)
+    def emit(pair: tuple[str, Context], batch: list[Row]) -> None:
+        if stream is not None:
+            for r in batch:
+                if not multi or not r.passed:
+                    bar.write(_format(r, with_seed=multi), file=stream)
+        rows_by_pair[(pair[0], pair[1].seed)] = batch
         bar.update(1)
 
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for batch in pool.map(run_claim, ids, [ctx] * len(ids)):
-                emit(batch)
+    if jobs > 1 and len(pairs) > 1:
+        # spawn, not fork: a fork of a process whose torch (or BLAS) thread pools are running
+        # can deadlock in the child; spawned workers import the claims themselves.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(pairs)), mp_context=context) as pool:
+            results = pool.map(run_claim, [p[0] for p in pairs], [p[1] for p in pairs])
+            for pair, batch in zip(pairs, results, strict=True):
+                emit(pair, batch)
     else:
-        for i in ids:
-            emit(run_claim(i, ctx))
+        for pair in pairs:
+            emit(pair, run_claim(*pair))
     bar.close()
+    rows = [r for cid in ids for s in seed_list for r in rows_by_pair[(cid, s)]]
     if out is not None:
-        write_reports(rows, ctx, Path(out))
+        meta = provenance.collect(
+            seeds=seed_list, mode=ctx.mode, device=ctx.device, claims=list(ids),
+            command=command or provenance.default_command(), started=started,
+            wall_seconds=time.perf_counter() - t0)
+        meta["all_claims"] = set(ids) == set(select(None))
+        report.write(rows, meta, Path(out),
+                     name or report_name(ids, ctx, seeds if multi else None))
     return rows
-
-
-def write_reports(rows: list[Row], ctx: Context, out: Path) -> None:
-    """``report.json`` (every row) and ``report.md`` (the table), both written atomically."""
-    passed = sum(r.passed for r in rows)
-    meta = {
-        "seed": ctx.seed, "mode": ctx.mode, "device": ctx.device,
-        "python": platform.python_version(), "machine": platform.machine(),
-        "checks": len(rows), "passed": passed, "failed": len(rows) - passed,
-    }
-    _io.write_json(out / "report.json", {"meta": meta, "rows": [asdict(r) for r in rows]})
-    lines = [
-        "# dualreg verification report", "",
-        f"{passed}/{len(rows)} checks pass (mode {ctx.mode}, seed {ctx.seed}, "
-        f"device {ctx.device}).", "",
-        "| claim | check | measured | tolerance | why this tolerance | pass | s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        measured = f"{r.measured:.3g}" if not r.error else r.error.replace("|", "/")
-        lines.append(
-            f"| {r.claim} | {r.check.replace('|', '/')} | {measured} | {r.relation} "
-            f"{r.tolerance:.2g} | "
-            f"{r.why.replace('|', '/')} | {'✅' if r.passed else '❌'} | {r.seconds:.2f} |"
-        )
-    _io.write_text(out / "report.md", "\n".join(lines) + "\n")

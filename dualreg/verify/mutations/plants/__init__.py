@@ -1,0 +1,1 @@
+"""The plant catalogue, one module per layer (each registers its plants with @plant)."""
