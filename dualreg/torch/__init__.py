@@ -20,6 +20,13 @@ from dualreg.torch.layers import (
     YDrop,
 )
 from dualreg.torch.metrics import hoyer
+from dualreg.torch.model import (
+    attach_schedules,
+    dropout_layers,
+    parametrize_weight,
+    regularization,
+    step_schedules,
+)
 from dualreg.torch.train import FAMILIES, MonteCarloResult, column_scale, glm_loss, monte_carlo
 
 
@@ -42,10 +49,15 @@ __all__ = [
     "TargetedDropout",
     "VariationalDropout",
     "YDrop",
+    "attach_schedules",
     "column_scale",
     "conductance",
+    "dropout_layers",
     "glm_loss",
     "hoyer",
     "monte_carlo",
+    "parametrize_weight",
+    "regularization",
+    "step_schedules",
     "torch_eta_hat",
 ]

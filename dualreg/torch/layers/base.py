@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from dualreg.penalties import Penalty
 
-__all__ = ["TARGETS", "DropoutLayer", "MaskKind", "registered_layers"]
+__all__ = ["TARGETS", "DropoutLayer", "MaskKind", "registered_layers", "unit_magnitudes"]
 
 TARGETS = ("weight", "input")
 
@@ -86,6 +86,27 @@ def matvec(x: Tensor, w: Tensor) -> Tensor:
     if x.dim() == 2 and w.dim() == 1:
         return x @ w
     return torch.matmul(x, w.unsqueeze(-1)).squeeze(-1)
+
+
+def unit_magnitudes(weight: Tensor, z: Tensor, name: str = "weight") -> Tensor:
+    r"""The magnitude of each input unit of ``z`` (..., d) under ``weight``.
+
+    A weight vector per unit, shape ``z.shape[:-2] + (d,)`` or (d,) (a GLM head, one row per
+    replica): :math:`|w_j|`; a weight matrix (..., out, d) of the layer that reads ``z`` (the
+    next ``nn.Linear``): the column norms :math:`\|W_{:,j}\|_2` (the unit's whole fan-out).
+    Any other shape is a ``ValueError`` naming ``name``.
+    """
+    check_tensor(weight, name)
+    d = z.shape[-1]
+    if weight.shape[-1] != d:
+        raise ValueError(f"{name} must have {d} columns (the units of the input, last axis of "
+                         f"shape {tuple(z.shape)}), got shape {tuple(weight.shape)}")
+    if weight.dim() == 1 or (weight.dim() == z.dim() - 1 and z.dim() > 2):
+        return weight.abs()
+    if weight.dim() >= 2:
+        return weight.norm(dim=-2)
+    raise ValueError(f"{name} must be (d,), (..., d) per replica or (out, d), got shape "
+                     f"{tuple(weight.shape)}")
 
 
 # --------------------------------------------------------------------------- base
@@ -185,6 +206,14 @@ class DropoutLayer(nn.Module, ABC):
 
     def reset_state(self) -> None:
         """Forget any per-run state (step counters, thresholds)."""
+
+    def step(self) -> None:
+        """Advance the layer's schedule (warm-up, ramp) by one optimizer step.
+
+        Forward calls never move a schedule: call this after each ``optimizer.step()``, or let
+        :func:`dualreg.torch.attach_schedules` do it with an optimizer hook;
+        :func:`dualreg.torch.monte_carlo` calls it once per SGD step. Default: no schedule.
+        """
 
     def build(self, shape: tuple[int, ...], device: Any = None, dtype: Any = None) -> None:
         """Create per-replica learned state for weights of ``shape`` (default: none)."""
