@@ -78,16 +78,31 @@ def build_problem(X: Any, y: Any, penalty: Any, lam: Any, family: str = "gaussia
 def solve_reference(X: Any, y: Any, penalty: Any, lam: Any, family: str = "gaussian",
                     fit_intercept: bool = True, **solver_opts: Any) -> ReferenceResult:
     r"""Solve the convex problem with cvxpy + Clarabel (:data:`CLARABEL_TIGHT` unless
-    overridden by ``solver_opts``). The objective is recomputed in numpy as
+    overridden by ``solver_opts``), retried with other settings while the status is
+    ``optimal_inaccurate`` (``status`` reports the final one). The objective is recomputed in
+    numpy as
     :math:`L(w, b) + \sum_j\lambda_j\Omega(w_j)` with :func:`dualreg.families.loss`."""
     import cvxpy as cp
 
     from dualreg.families import loss
 
     prob, w, b = build_problem(X, y, penalty, lam, family, fit_intercept)
-    opts = dict(CLARABEL_TIGHT)
-    opts.update(solver_opts)
-    prob.solve(solver=cp.CLARABEL, **opts)
+    # Clarabel's static regularisation can stall an exponential-cone problem (poisson,
+    # logistic) at "optimal_inaccurate" with coefficients off by ~1e-5; the retries switch it
+    # off, then the equilibration, and keep the first fully optimal solve (none optimal: the
+    # first solve, often accurate all the same, with its status).
+    first = None
+    for retry in ({}, {"static_regularization_enable": False}, {"equilibrate_enable": False}):
+        prob.solve(solver=cp.CLARABEL, **{**CLARABEL_TIGHT, **retry, **solver_opts})
+        if prob.status == cp.OPTIMAL or solver_opts or w.value is None:
+            break
+        if first is None:
+            first = (np.array(w.value), None if b is None else float(b.value), prob.status)
+    else:
+        w.value = first[0]
+        if b is not None:
+            b.value = first[1]
+    status = prob.status if first is None or prob.status == cp.OPTIMAL else first[2]
     if w.value is None:
         raise RuntimeError(f"cvxpy/Clarabel failed: status {prob.status}")
     coef = np.asarray(w.value, dtype=float).reshape(-1)
@@ -95,4 +110,4 @@ def solve_reference(X: Any, y: Any, penalty: Any, lam: Any, family: str = "gauss
     X = np.asarray(X, dtype=float)
     lamv = np.broadcast_to(np.asarray(lam, dtype=float), coef.shape)
     obj = loss(X, y, coef, intercept, family) + float(np.sum(lamv * penalty.value(coef)))
-    return ReferenceResult(coef, intercept, obj, str(prob.status))
+    return ReferenceResult(coef, intercept, obj, str(status))

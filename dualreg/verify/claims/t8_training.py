@@ -117,7 +117,7 @@ def ydrop_denser(ctx: Context) -> Iterator[Measurement]:
                                init=ols)
             z = float(np.max(z_scores(runs[name].coef_mean, runs[name].coef_se, refs[name])))
             yield Measurement(f"{name}, K={K}, T={T}: max |mean − frozen fixed point|/SE",
-                              z, band(K), band_why(K, b.size))
+                              z, band(K, b.size), band_why(K, b.size))
     h = {k: _hoyer(r.coef) for k, r in runs.items()}
     m = {k: float(v.mean()) for k, v in h.items()}
     se = {k: float(v.std(ddof=1) / np.sqrt(v.size)) for k, v in h.items()}
