@@ -301,7 +301,7 @@ def test_targeted_dropout_is_trimmed_ridge_fixed_point():
     H, b = _gram(X, y)
     c = np.diag(H)
     a, targ = 0.5, 0.5
-    layer = TargetedDropout(rate=a, targ=targ)
+    layer = TargetedDropout(p=a, gamma=targ)
     w = np.linalg.solve(H, b)
     for _ in range(20):  # set-valued fixed point: targeted set ↔ solution
         delta = a * TargetedDropout.targeted_set(torch.as_tensor(np.abs(w)), targ).numpy()

@@ -275,7 +275,7 @@ def test_floored_penalty_faces_are_consistent():
 
 # --------------------------------------------------------------------------- targeted
 def test_targeted_dropout_targets_bottom_fraction_per_column_without_rescaling():
-    layer = TargetedDropout(rate=0.9, targ=0.5)
+    layer = TargetedDropout(p=0.9, gamma=0.5)
     layer.generator = _gen(6)
     W = torch.tensor([[0.1, -3.0, 0.2, 2.0], [5.0, 0.01, -4.0, -0.02]], dtype=F64)
     targeted = TargetedDropout.targeted_set(W.abs(), 0.5)
@@ -289,20 +289,22 @@ def test_targeted_dropout_targets_bottom_fraction_per_column_without_rescaling()
     se = (0.9 * 0.1 / t_vals.numel()) ** 0.5
     assert abs(frac - 0.9) < K_SE * se
     # Unit mode on a weight matrix drops whole rows (units ranked by row norm).
-    unit = TargetedDropout(rate=1.0 - 1e-12, targ=0.5, mode="unit")
+    unit = TargetedDropout(p=1.0 - 1e-12, gamma=0.5, mode="unit")
     unit.generator = _gen(7)
     out = unit(W)
     assert torch.all(out[0] == 0) and torch.equal(out[1], W[1])
 
 
 def test_targeted_ramp():
-    layer = TargetedDropout(rate=0.5, targ=0.5, ramp=10)
+    layer = TargetedDropout(p=0.5, gamma=0.5, ramp=10)
     layer.generator = _gen(8)
     w = torch.arange(1.0, 5.0, dtype=F64)
-    layer(w)
-    assert layer.current_rate() == pytest.approx(0.05)
+    layer(w)  # forward calls never move the ramp; optimizer steps do
+    assert layer.current_p() == 0.0
+    layer.step()
+    assert layer.current_p() == pytest.approx(0.05)
     layer.reset_state()
-    assert layer.current_rate() == 0.0
+    assert layer.current_p() == 0.0
 
 
 # --------------------------------------------------------------------------- Y-Drop
@@ -399,8 +401,8 @@ def test_local_reparameterisation_has_the_right_moments():
         (lambda: AdaptiveDropout(LogSum(), -0.1), "lam"),
         (lambda: AdaptiveDropout(LogSum(), 0.1, mask="uniform"), "mask"),
         (lambda: AdaptiveDropout("logsum", 0.1), "penalty"),
-        (lambda: TargetedDropout(1.0, 0.5), "rate"),
-        (lambda: TargetedDropout(0.5, 1.5), "targ"),
+        (lambda: TargetedDropout(1.0, 0.5), "p"),
+        (lambda: TargetedDropout(0.5, 1.5), "gamma"),
         (lambda: YDrop(0.6, 0.2), "p_low"),
         (lambda: YDrop(0.1, 1.0), "p_high"),
         (lambda: VariationalDropout(0.0), "lam"),

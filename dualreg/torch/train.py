@@ -298,6 +298,7 @@ def monte_carlo(
             with torch.no_grad():
                 for k, g in zip(names, grads, strict=True):
                     params[k].sub_(gamma * g)
+                layer.step()  # schedules (warm-up, ramp) advance once per SGD step
                 flags = [torch.isfinite(loss).all()]
                 flags += [torch.isfinite(g).all() for g in grads]
                 flags += [torch.isfinite(params[k]).all() for k in names]

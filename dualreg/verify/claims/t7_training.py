@@ -78,7 +78,7 @@ def targeted_training(ctx: Context) -> Iterator[Measurement]:
                       "a linear solve with a condition number ~10 and O(1) entries: rounding")
     K, T = (128, 3000) if full(ctx) else (64, 500)
     with one_thread():
-        res = train(ctx, X, y, TargetedDropout(rate=a, targ=targ), 702, replicas=K, steps=T,
+        res = train(ctx, X, y, TargetedDropout(p=a, gamma=targ), 702, replicas=K, steps=T,
                     lr=0.1, init=ols)
     # 1 % on the kept (untargeted) weights; the targeted ones are small (|w| ≲ 0.3, their SE a
     # few % of |w|) and judged by their SE.

@@ -16,13 +16,14 @@ import numpy as np
 from scipy import optimize, special
 
 from dualreg.verify.checks import (
+    CHECK_FALSE_FAILURE,
     ENUM_WHY,
-    TAIL_4SE,
     band,
     bernoulli_patterns,
     compare,
     full,
     gram,
+    mc_limit,
     one_thread,
     pattern_probabilities,
     power,
@@ -82,11 +83,13 @@ def _mc_row(name: str, draws: np.ndarray, exact: np.ndarray) -> Measurement:
     se = np.std(draws, axis=0, ddof=1) / np.sqrt(draws.shape[0])
     z = float(np.max(z_scores(draws.mean(0), se, exact)))
     d = exact.size
+    limit = mc_limit(d)
     return Measurement(
         f"{name}: layer's sampled gradients ({draws.shape[0]} draws) vs enumerated E G, "
-        "max |mean − E G|/SE", z, 4.0,
-        f"Monte Carlo of the layer's own masks: |mean − exact|/SE > 4 has probability 6.3e-5 "
-        f"per coordinate (normal limit of thousands of draws), ≤ {d * TAIL_4SE:.1e} over d = {d}")
+        "max |mean − E G|/SE", z, limit,
+        f"Monte Carlo of the layer's own masks (normal limit of thousands of draws): "
+        f"|mean − exact|/SE > {limit:.2f} at one of the d = {d} coordinates has probability "
+        f"{CHECK_FALSE_FAILURE:.0e}")
 
 
 def _inverted(w: np.ndarray, keep: np.ndarray):
@@ -172,7 +175,7 @@ def expected_gradient(ctx: Context) -> Iterator[Measurement]:
         name = "targeted a=0.5"
         yield Measurement(f"{name}: enumerated E G vs (1−δ)⊙∇L((1−δ)⊙w) + δ(1−δ)c⊙w",
                           rel_err(exact, target), 1e-12, ENUM_WHY)
-        g = _layer_draws(TargetedDropout(rate=a, targ=0.5), X, y, w, draws,
+        g = _layer_draws(TargetedDropout(p=a, gamma=0.5), X, y, w, draws,
                          trainer_seed(ctx, 908))
         yield _mc_row(name, g, exact)
         p_low, p_high = 0.1, 0.5
@@ -326,7 +329,7 @@ def adaptive_irls(ctx: Context) -> Iterator[Measurement]:
                       "the check can fail: a trainer passing c ≡ 1 to the layers lands ≥ 10 SE "
                       "from the documented point (most strongly for the rules that penalise "
                       "every weight: ridge, ℓp, standout) against the acceptance band of "
-                      f"~{band(K):.1f} SE", mode="ge")
+                      f"~{band(K, d):.1f} SE", mode="ge")
     yield Measurement(f"references ({len(rules)} rules): max |∇L + c⊙r(w)⊙w| at the clamped "
                       "η-trick fixed point", worst_stat, 1e-10,
                       "the fixed-point iteration stops at a step of 1e-15; the stationarity "
@@ -385,7 +388,7 @@ def _binomial_adaptive(ctx: Context) -> Iterator[Measurement]:
 # --------------------------------------------------------------------------- T9.averaging-needed
 @claim("T9.averaging-needed",
        "constant step, fixed rates: the last iterate's replica spread does not shrink from T to "
-       "4T steps; the tail average's halves (the K^{-1/2} law)", PROOF_T9)
+       "4T steps; the tail average's halves (the T^{-1/2} law)", PROOF_T9)
 def averaging_needed(ctx: Context) -> Iterator[Measurement]:
     from dualreg.torch import BernoulliDropout
 
@@ -395,7 +398,7 @@ def averaging_needed(ctx: Context) -> Iterator[Measurement]:
     H, b = gram(X, y)
     v = 0.3 / 0.7
     ref = np.linalg.solve(H + v * np.diag(np.diag(H)), b)
-    K, T = (64, 400) if full(ctx) else (32, 150)
+    K, T = (256, 400) if full(ctx) else (128, 150)
     spread = {}
     with one_thread():
         for avg in ("last", "polyak"):
@@ -413,9 +416,9 @@ def averaging_needed(ctx: Context) -> Iterator[Measurement]:
                       f"error ({pooled:.2f}); 0.7 fails only if the last iterate converged",
                       mode="ge")
     yield Measurement("tail average (last half): |spread(4T)/spread(T) − ½|", abs(ratio_avg - 0.5),
-                      0.15,
-                      "the K^{-1/2} law gives ½ up to a finite-window correction O(τ/T) "
-                      f"(τ = 1/(γ λ_min) = {tau:.0f} steps for this design) and ~3 × the "
-                      "pooled relative error "
-                      f"{pooled:.2f} of each spread; ±0.15 fails if averaging did nothing (ratio "
-                      "≈ 1) or converged faster than K^{-1/2}")
+                      0.2,
+                      "the T^{-1/2} law gives ½ plus a finite-window correction O(τ/T) "
+                      f"(τ = 1/(γ λ_min) = {tau:.0f} steps here); measured over seeds 0–99: "
+                      "ratio 0.54 ± 0.03 (K = 128), so 0.2 is ≥ 5 sd beyond the bias (false "
+                      "failure ≲ 1e-6, normal tail); a tail average that did nothing has ratio "
+                      "≈ 1, 0.5 away")

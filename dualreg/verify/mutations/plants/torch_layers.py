@@ -103,22 +103,14 @@ def _(p):
 
 
 @plant("targeted-rescales-survivors", LAYER, "targeted dropout rescales the surviving targeted "
-       "weights by 1/(1 − a), like inverted dropout", ("T7",))
+       "weights by 1/(1 − p), like inverted dropout", ("T7",))
 def _(p):
     import torch
 
-    def noisy(self, z, weight):
-        a = self.current_rate()
-        self.calls += 1
-        score, targeted, spread = self._targeted(z, weight)
-        if targeted.any():
-            self.last_threshold.fill_(float(score[targeted].max()))
-        if a == 0.0:
-            return z
-        shape = torch.broadcast_shapes(spread.shape, z.shape)
-        dropped = spread & (self._rand(shape, z) < a)
+    def noisy(self, z, weight, lead=None):
+        spread, dropped, rate = self._draw(z, weight, lead)
         kept = (~dropped).to(z.dtype)
-        return z * torch.where(spread, kept / (1.0 - a), kept)
+        return z * torch.where(spread, kept / (1.0 - rate), kept)
 
     p.set(f"{LAYERS}.targeted:TargetedDropout", "_noisy", noisy)
 
@@ -126,16 +118,13 @@ def _(p):
 @plant("targeted-targets-largest", LAYER, "targeted dropout targets the largest magnitudes "
        "instead of the smallest", ("T7",))
 def _(p):
-    import numpy as np
     import torch
 
-    def targeted_set(score, targ):
-        d = score.shape[-1]
-        k = int(np.floor(targ * d + 1e-12))
-        if k == 0:
-            return torch.zeros_like(score, dtype=torch.bool)
-        idx = torch.topk(score, k, dim=-1, largest=True).indices
-        return torch.zeros_like(score, dtype=torch.bool).scatter(-1, idx, True)
+    def targeted_set(score, gamma):
+        n = score.shape[-1]
+        k = torch.floor(torch.as_tensor(gamma, dtype=torch.float64) * n + 1e-9)
+        rank = (-score).argsort(dim=-1, stable=True).argsort(dim=-1)
+        return rank < k
 
     p.set(f"{LAYERS}.targeted:TargetedDropout", "targeted_set", staticmethod(targeted_set))
 
