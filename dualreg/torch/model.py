@@ -5,7 +5,15 @@ A weight-target layer acts on a module's weight through
 :func:`torch.nn.utils.parametrize.register_parametrization` (every access of
 ``module.weight`` is the noisy weight in training mode, the plain weight in eval mode); an
 input-target layer is an ordinary module placed before the layer that reads its output, e.g.
-in an ``nn.Sequential``.
+in an ``nn.Sequential``. An activation layer whose rates depend on the weight that reads its
+output (adaptive, targeted) takes it as ``layer(x, weight=w)`` or, inside an
+``nn.Sequential``, by reference: ``weight_of=next_linear`` or
+``layer.set_weight_of(next_linear)`` (not registered, not saved).
+
+Learned layer state (variational dropout's log σ²) must exist before the optimizer is
+created: :func:`parametrize_weight` builds it eagerly; an activation layer builds it at its
+first forward call (give ``shape=``, or run one dry forward pass before creating the
+optimizer). :func:`regularization` collects the extra loss terms of both kinds.
 """
 
 from __future__ import annotations
@@ -65,19 +73,36 @@ def attach_schedules(model: nn.Module, optimizer: torch.optim.Optimizer):
     return optimizer.register_step_post_hook(lambda *_: step_schedules(model))
 
 
+def _has_regularizer(layer: DropoutLayer) -> bool:
+    return type(layer).regularizer is not DropoutLayer.regularizer
+
+
 def regularization(model: nn.Module) -> Tensor:
     r"""Sum of every layer's extra loss term (variational dropout's :math:`\lambda\sum
-    \mathrm{KL}`; zero for layers without one), to add to the data loss. A parametrization
-    layer is given the weight it acts on."""
+    \mathrm{KL}`; zero for layers without one), to add to the data loss.
+
+    A parametrization layer (:func:`parametrize_weight`) is given the weight it acts on; any
+    other layer in ``model`` with a regularizer (an activation layer, e.g.
+    ``VariationalDropout(target="input")`` in an ``nn.Sequential``) is called with
+    ``w=None``. Each layer counts once. A layer that has not built its state yet (a lazy
+    variational layer before its first forward) is an error, not a silent zero."""
     total: Tensor | None = None
+    seen: set[int] = set()
     for module in model.modules():
         if not parametrize.is_parametrized(module):
             continue
         for plist in module.parametrizations.values():
             for layer in plist:
-                if isinstance(layer, DropoutLayer):
+                if isinstance(layer, DropoutLayer) and id(layer) not in seen:
+                    seen.add(id(layer))
                     term = layer.regularizer(plist.original).sum()
                     total = term if total is None else total + term
+    for layer in dropout_layers(model):
+        if id(layer) in seen or not _has_regularizer(layer):
+            continue
+        seen.add(id(layer))
+        term = layer.regularizer(None).sum()
+        total = term if total is None else total + term
     if total is None:
         ref = next(iter(model.parameters()), None)
         return torch.zeros((), dtype=None if ref is None else ref.dtype,

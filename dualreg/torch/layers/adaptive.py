@@ -3,18 +3,32 @@ r"""Adaptive dropout: the rule that implements λΩ for any penalty with an η-f
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from dualreg._conventions import keep_prob_to_eta
 from dualreg._validation import check_scalar
 from dualreg.penalties import L1, Floored, Penalty
-from dualreg.torch.layers.base import DropoutLayer, MaskKind, check_choice, rates_like
+from dualreg.torch.layers.base import (
+    DropoutLayer,
+    MaskKind,
+    check_choice,
+    check_weight_of,
+    rates_like,
+    reader_weight,
+    unit_magnitudes,
+)
 
 __all__ = ["AdaptiveDropout"]
+
+
+def _wrapped(t: Tensor) -> bool:
+    """Whether ``t`` lives inside a functorch transform (vmap, grad): no host reads."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(t)
 
 
 class AdaptiveDropout(DropoutLayer):
@@ -37,6 +51,24 @@ class AdaptiveDropout(DropoutLayer):
     solve :math:`\min L(w) + \lambda\sum_j\Omega_{floor}(w_j)`, the
     :class:`dualreg.penalties.Floored` penalty (:meth:`effective_penalty`).
 
+    **Weights.** ``target="weight"``: the rates are per weight, from |w| (any shape: a GLM head
+    (d,), a replica stack (K, d), an ``nn.Linear`` (out, in) or a conv kernel). ``target="input"``:
+    the rates are per input unit (the last axis of x), from :func:`unit_magnitudes` of the weight
+    that reads x — ``forward(x, weight=w)`` with w of shape (d,), (..., d) per replica, or an
+    (out, d) matrix (the next ``nn.Linear``'s weight: its column norms); else the weight of
+    ``weight_of`` (or :meth:`set_weight_of`), e.g. the next ``nn.Linear`` in an
+    ``nn.Sequential``. A weight whose last axis is not d is a ``ValueError`` naming ``weight``.
+    In the trainer's protocol (:meth:`noisy_linear`) every leading axis of w is a replica.
+
+    **Zero is absorbing** for penalties with η̂(0) = 0 (ℓ1, ℓp, log-sum, ... — :attr:`absorbing`):
+    a zero weight gets the keep floor :math:`\alpha_{min}`, so it leaves zero only through rare
+    1/α_min-scaled survivors (docs/conventions.md §3). ``ridge_start=N`` runs the first N
+    optimizer steps (counted by :meth:`step`, buffer ``steps``) with the ridge rates of η = 1
+    (:math:`\alpha = c/(c + \lambda)`, :math:`\sigma^2 = \lambda/c`: the dropout of
+    :math:`\tfrac\lambda2\|w\|^2`, the IRLS ridge start) and then the adaptive rule. Without a
+    ridge start, a first training call whose weights are all exactly zero (the trainer's default
+    ``init``) warns.
+
     Parameters
     ----------
     penalty : Penalty
@@ -47,9 +79,15 @@ class AdaptiveDropout(DropoutLayer):
     keep_floor : float in (0, 1)
         :math:`\alpha_{min}`; also caps the Gaussian variance at
         :math:`(1-\alpha_{min})/\alpha_{min}`.
+    target : {"weight", "input"}
     fast : bool
         Use the penalty's torch η̂ (``False``: the numpy faces ``keep_prob`` /
         ``noise_variance`` on host copies; the same numbers).
+    ridge_start : int >= 0
+        Optimizer steps run with the ridge rates before the adaptive rule takes over.
+    weight_of : nn.Module or None
+        Input target: the module that reads the activations (its weight gives the rates when
+        ``forward`` gets no ``weight=``); kept by reference, not registered or saved.
     """
 
     fixed_p = False  # the rates follow from the weights: see drop_probability
@@ -63,6 +101,8 @@ class AdaptiveDropout(DropoutLayer):
         keep_floor: float = 1e-3,
         target: str = "weight",
         fast: bool = True,
+        ridge_start: int = 0,
+        weight_of: nn.Module | None = None,
     ):
         super().__init__(target)
         if not isinstance(penalty, Penalty):
@@ -78,16 +118,45 @@ class AdaptiveDropout(DropoutLayer):
         self.mask_kind = MaskKind.INVERTED if self.mask == "bernoulli" else MaskKind.GAUSSIAN
         self.keep_floor = check_scalar(keep_floor, "keep_floor", 0.0, 1.0, False, False)
         self.fast = bool(fast)
+        self.ridge_start = int(check_scalar(ridge_start, "ridge_start", 0.0, np.inf))
+        self._weight_of = (check_weight_of(weight_of, self.target),)
+        with np.errstate(all="ignore"):
+            self.absorbing = bool(np.asarray(penalty.eta_hat(np.zeros(1))).ravel()[0] <= 0)
+        """Whether η̂(0) = 0: an exactly-zero weight only gets the keep floor."""
+        # Optimizer steps taken (saved by state_dict: the ridge start resumes where it was).
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+        self._start_checked = False
 
     @classmethod
     def contract_examples(cls):
-        return cls(L1(), 0.5), cls(L1(), 0.5, mask="gaussian", target="input")
+        return (cls(L1(), 0.5), cls(L1(), 0.5, mask="gaussian", target="input"),
+                cls(L1(), 0.5, target="input", ridge_start=2))
 
     def extra_repr(self) -> str:
         return (
             f"penalty={self._penalty!r}, lam={self.lam}, mask={self.mask!r}, "
-            f"keep_floor={self.keep_floor}, target={self.target!r}"
+            f"keep_floor={self.keep_floor}, target={self.target!r}, "
+            f"ridge_start={self.ridge_start}"
         )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args: Any, **kwargs: Any):
+        if prefix + "steps" not in state_dict:  # saved before the layer counted steps
+            state_dict[prefix + "steps"] = torch.zeros((), dtype=torch.long)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    # -- schedule
+    def reset_state(self) -> None:
+        self.steps.zero_()
+        self._start_checked = False
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One optimizer step: ``steps += 1`` (moves the ridge start)."""
+        self.steps.add_(1)
+
+    def in_ridge_start(self) -> bool:
+        """Whether the next training call uses the ridge rates (``steps < ridge_start``)."""
+        return self.ridge_start > 0 and int(self.steps) < self.ridge_start
 
     def penalty(self) -> Penalty:
         return self._penalty
@@ -111,10 +180,17 @@ class AdaptiveDropout(DropoutLayer):
 
     @torch.no_grad()
     def rates(self, w: Tensor) -> Tensor:
-        """Keep probabilities (Bernoulli) or mask variances (Gaussian) for weights ``w``."""
+        """Keep probabilities (Bernoulli) or mask variances (Gaussian) for weights ``w``
+        (elementwise in |w|; during the ridge start, those of η = 1)."""
         w = w.detach()
         c = self._scale_like(w)
-        if self.fast:
+        if self.in_ridge_start():
+            ce = c  # η = 1: the ridge λ/2 Σ w²
+            if self.mask == "bernoulli":
+                out = ce / (ce + self.lam)
+            else:
+                out = self.lam / ce
+        elif self.fast:
             ce = c * self._penalty.eta_hat_torch(w.abs())
             if self.mask == "bernoulli":
                 out = torch.where(torch.isinf(ce), torch.ones_like(ce), ce / (ce + self.lam))
@@ -133,18 +209,52 @@ class AdaptiveDropout(DropoutLayer):
         return out.clamp(min=0.0, max=(1.0 - self.keep_floor) / self.keep_floor)
 
     @torch.no_grad()
+    def _magnitudes(self, z: Tensor, weight: Tensor | None) -> Tensor:
+        """What the rates are computed from: z itself (weight target), else the unit
+        magnitudes of ``weight`` (or of ``weight_of``'s weight) for the units of z."""
+        if self.target == "weight":
+            return z
+        if weight is not None:
+            return unit_magnitudes(weight, z, "weight")
+        module = self._weight_of[0]
+        if module is not None:
+            return unit_magnitudes(reader_weight(module, z), z, "weight_of.weight")
+        raise ValueError(
+            "AdaptiveDropout(target='input') computes its rates from the weights that read its "
+            "input: call it as layer(x, weight=w), or pass weight_of= (the next nn.Linear)"
+        )
+
+    def _check_start(self, w: Tensor) -> None:
+        """Warn once per run when every weight is exactly zero and zero is absorbing."""
+        if self._start_checked:
+            return
+        self._start_checked = True
+        if not self.absorbing or self.ridge_start > 0 or _wrapped(w):
+            return
+        if bool((w == 0).all()):
+            warnings.warn(
+                f"AdaptiveDropout({self._penalty!r}): every weight is exactly 0 and η̂(0) = 0, "
+                f"so zero is absorbing (keep probability = keep_floor {self.keep_floor}): start "
+                "from a nonzero init (e.g. the ridge or OLS solution) or pass ridge_start=N",
+                UserWarning, stacklevel=3)
+
+    @torch.no_grad()
     def drop_probability(self, z: Tensor, weight: Tensor | None = None) -> Tensor:
         """1 − α(w) per element (Bernoulli), 0 (Gaussian)."""
         if self.mask == "gaussian":
             return torch.zeros_like(z)
-        keep = rates_like(self.rates(self._weight_for_rates(z, weight)), z)
+        keep = rates_like(self.rates(self._magnitudes(z, weight)), z)
         return (1.0 - keep).expand_as(z)
 
     def _input_keep(self, x, w):
+        # The trainer's GLM head: every leading axis of w is a replica, |w| per unit.
+        self._check_start(w)
         return self.rates(w) if self.mask == "bernoulli" else None
 
     def _noisy(self, z, weight):
-        rates = self.rates(self._weight_for_rates(z, weight))
+        m = self._magnitudes(z, weight)
+        self._check_start(m)
+        rates = self.rates(m)
         if self.mask == "bernoulli":
             return z * self._bernoulli_mask(rates, z)
         sd = rates_like(rates, z).sqrt()

@@ -18,6 +18,8 @@ class BernoulliDropout(DropoutLayer):
     i.e. ``penalty()`` = ``Power(2, weight=v)`` (Ω = v w²/2 at c = 1).
     """
 
+    elementwise_input = True  # fixed rates: any activation shape
+
     def __init__(self, p: float = 0.5, target: str = "weight"):
         super().__init__(target)
         self.p = check_rate(p, "p")

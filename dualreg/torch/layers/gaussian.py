@@ -21,6 +21,8 @@ class GaussianDropout(DropoutLayer):
     mask_kind = MaskKind.GAUSSIAN
     fixed_p = False  # no drop probability: the noise level is sigma2
 
+    elementwise_input = True  # fixed rates: any activation shape
+
     def __init__(self, sigma2: float = 1.0, target: str = "weight"):
         super().__init__(target)
         self.sigma2 = check_scalar(sigma2, "sigma2", 0.0, np.inf)
