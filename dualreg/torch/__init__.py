@@ -2,7 +2,8 @@
 sparsity metrics. Requires torch.
 
 Layers live in :mod:`dualreg.torch.layers` (one kind per file; ``LAYERS`` lists them all),
-the trainer in :mod:`dualreg.torch.train`, exact expected objectives in
+the GLM trainer in :mod:`dualreg.torch.train`, replicas of any ``nn.Module`` in
+:mod:`dualreg.torch.replicas`, exact expected objectives in
 :mod:`dualreg.torch.expected`.
 """
 
@@ -27,6 +28,7 @@ from dualreg.torch.model import (
     regularization,
     step_schedules,
 )
+from dualreg.torch.replicas import ModuleMonteCarloResult, monte_carlo_module
 from dualreg.torch.train import FAMILIES, MonteCarloResult, column_scale, glm_loss, monte_carlo
 
 
@@ -44,6 +46,7 @@ __all__ = [
     "DropoutLayer",
     "GaussianDropout",
     "MaskKind",
+    "ModuleMonteCarloResult",
     "MonteCarloResult",
     "Sparseout",
     "TargetedDropout",
@@ -56,6 +59,7 @@ __all__ = [
     "glm_loss",
     "hoyer",
     "monte_carlo",
+    "monte_carlo_module",
     "parametrize_weight",
     "regularization",
     "step_schedules",

@@ -37,7 +37,8 @@ from torch import Tensor, nn
 
 from dualreg.penalties import Penalty
 
-__all__ = ["TARGETS", "DropoutLayer", "MaskKind", "registered_layers", "unit_magnitudes"]
+__all__ = ["TARGETS", "DropoutLayer", "MaskKind", "reader_weight", "registered_layers",
+           "unit_magnitudes"]
 
 TARGETS = ("weight", "input")
 
@@ -109,6 +110,34 @@ def unit_magnitudes(weight: Tensor, z: Tensor, name: str = "weight") -> Tensor:
                      f"{tuple(weight.shape)}")
 
 
+def check_weight_of(weight_of: Any, target: str) -> nn.Module | None:
+    """``weight_of`` if it is ``None`` or an ``nn.Module`` with a tensor ``weight`` (and the layer
+    acts on activations), else a ``ValueError`` naming ``weight_of``."""
+    if weight_of is None:
+        return None
+    if target != "input":
+        raise ValueError("weight_of ranks activation units: it needs target='input'")
+    if not isinstance(weight_of, nn.Module) or not isinstance(
+            getattr(weight_of, "weight", None), Tensor):
+        raise ValueError(f"weight_of must be an nn.Module with a tensor weight, got "
+                         f"{type(weight_of).__name__}")
+    return weight_of
+
+
+def reader_weight(module: nn.Module, z: Tensor) -> Tensor:
+    """The detached weight of ``module`` (the layer that reads ``z``; under a parametrization,
+    the original weight, not a noisy draw), in ``z``'s dtype; it must be an (out, d) matrix
+    (an ``nn.Linear`` reading the units), else a ``ValueError`` naming ``weight_of``."""
+    from torch.nn.utils import parametrize
+
+    w = (module.parametrizations.weight.original
+         if parametrize.is_parametrized(module, "weight") else module.weight)
+    w = w.detach().to(z.dtype)
+    if w.dim() != 2:
+        raise ValueError(f"weight_of must have an (out, d) weight, got shape {tuple(w.shape)}")
+    return w
+
+
 # --------------------------------------------------------------------------- base
 class DropoutLayer(nn.Module, ABC):
     r"""Base class: mask sampling, the weight/input targets, and the trainer protocol.
@@ -130,6 +159,17 @@ class DropoutLayer(nn.Module, ABC):
     needs_column_scale : bool
         Whether the rates depend on the column scales c (the trainer then calls
         :meth:`set_column_scale` every step).
+    noise_source : object or None
+        Where the layer's uniforms and normals come from: ``None`` (the default) for
+        ``generator``; an object with ``rand(shape, like)`` / ``randn(shape, like)``, e.g. the
+        per-replica :class:`dualreg.torch.noise.CounterNoise` that
+        :func:`dualreg.torch.replicas.monte_carlo_module` sets on its copy of a model.
+    elementwise_input : bool
+        ``True`` when the ``target="input"`` noise of an element depends on nothing but that
+        element (fixed rates: Bernoulli, Gaussian, Sparseout), so activations of any shape are
+        accepted, e.g. conv feature maps (B, C, H, W); ``False`` (the default): the rates are
+        per *unit*, units on the last axis (..., d), so on a CNN the layer belongs on the
+        flattened features before the linear head.
 
     Notes
     -----
@@ -152,12 +192,16 @@ class DropoutLayer(nn.Module, ABC):
     mask_kind: ClassVar[MaskKind] = MaskKind.INVERTED
     fixed_p: ClassVar[bool] = True
     needs_column_scale: ClassVar[bool] = False
+    elementwise_input: ClassVar[bool] = False
 
     def __init__(self, target: str = "weight"):
         super().__init__()
         self.target = check_choice(target, "target", TARGETS)
         self.generator: torch.Generator | None = None
         self.column_scale: Tensor | None = None
+        # The module reading this layer's activations (set_weight_of): a tuple, so it is
+        # neither registered as a submodule nor saved in state_dict.
+        self._weight_of: tuple[nn.Module | None] = (None,)
         # Per-step work buffers, reused only inside a training session (the trainer runs
         # exactly one backward per forward; a second forward before backward would then fail
         # autograd's in-place check instead of silently corrupting a saved tensor).
@@ -169,15 +213,40 @@ class DropoutLayer(nn.Module, ABC):
         """Instances the generic contract test checks (default: the default constructor)."""
         return (cls(),)
 
+    def set_weight_of(self, module: nn.Module | None) -> DropoutLayer:
+        """Name the module that reads this layer's activations (``target="input"``), e.g. the
+        next ``nn.Linear`` of an ``nn.Sequential``, and return the layer.
+
+        Rules whose rates depend on a weight (adaptive, targeted, Y-Drop) then use that
+        module's weight when ``forward`` gets no ``weight=`` (the ``weight_of=`` constructor
+        argument does the same); it is kept by reference, not registered or saved, and layers
+        whose rates ignore the weights ignore it."""
+        self._weight_of = (check_weight_of(module, self.target),)
+        return self
+
+    @property
+    def weight_of(self) -> nn.Module | None:
+        """The module whose weight the rates use when ``forward`` gets none (or ``None``)."""
+        return self._weight_of[0]
+
     # -- randomness
     # Uniforms and normals are drawn in float32 (about twice as fast as float64 on CPU, the
     # dominant cost of per-sample masks) and cast; a uniform on the 2^-24 grid moves
     # P(u < α) by at most 6e-8, far below any Monte-Carlo error.
     def _rand(self, shape: torch.Size, like: Tensor) -> Tensor:
+        """Uniforms on [0, 1) from ``self.noise_source`` when one is set (e.g. the per-replica
+        :class:`dualreg.torch.noise.CounterNoise`), else from ``self.generator``."""
+        noise = self.__dict__.get("noise_source")
+        if noise is not None:
+            return noise.rand(shape, like)
         u = torch.rand(shape, generator=self.generator, device=like.device, dtype=torch.float32)
         return u.to(like.dtype)
 
     def _randn(self, shape: torch.Size, like: Tensor) -> Tensor:
+        """Standard normals, from ``self.noise_source`` when set, else ``self.generator``."""
+        noise = self.__dict__.get("noise_source")
+        if noise is not None:
+            return noise.randn(shape, like)
         z = torch.randn(shape, generator=self.generator, device=like.device, dtype=torch.float32)
         return z.to(like.dtype)
 
@@ -223,7 +292,11 @@ class DropoutLayer(nn.Module, ABC):
         return {}
 
     def regularizer(self, w: Tensor) -> Tensor:
-        """An extra loss term per replica, shape ``w.shape[:-1]`` (default: zero)."""
+        """An extra loss term per replica, shape ``w.shape[:-1]`` (default: zero).
+
+        Layers that override it are collected by :func:`dualreg.torch.regularization`, with the
+        weight they act on for a parametrization and with ``w=None`` for an activation layer
+        (such a layer's term must not need ``w``)."""
         return w.new_zeros(w.shape[:-1])
 
     @contextmanager
@@ -269,6 +342,9 @@ class DropoutLayer(nn.Module, ABC):
         (K, B, d) tensor (uniforms compared in float32, the mask never converted)."""
         shape = torch.Size((*w.shape[:-1], *x.shape[-2:]) if x.dim() == w.dim() else x.shape)
         keep32 = keep.to(torch.float32).unsqueeze(-2)
+        noise = self.__dict__.get("noise_source")
+        if noise is not None:  # a pluggable source (no generator, no cached buffers)
+            return matvec(x * (noise.rand(shape, keep32) < keep32), w / keep)
         if not self.reuse_buffers:
             u = torch.rand(shape, generator=self.generator, device=x.device, dtype=torch.float32)
             return matvec(x * (u < keep32), w / keep)

@@ -22,11 +22,17 @@ class _SparseoutNoise(torch.autograd.Function):
     (autograd). The floor ε guards the blow-up of :math:`|z|^{(q-2)/2}` at 0 when q < 2.
     """
 
+    generate_vmap_rule = True  # torch ops only: usable under torch.func.vmap (replicas)
+
     @staticmethod
-    def forward(ctx, z, xi, q, kappa, eps):
+    def forward(z, xi, q, kappa, eps):
+        return z + torch.sign(z) * z.abs().pow(q / 2.0) * xi
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        z, xi, q, kappa, eps = inputs
         ctx.save_for_backward(z, xi)
         ctx.q, ctx.kappa, ctx.eps = q, kappa, eps
-        return z + torch.sign(z) * z.abs().pow(q / 2.0) * xi
 
     @staticmethod
     def backward(ctx, grad):
@@ -52,10 +58,17 @@ class Sparseout(DropoutLayer):
       :math:`v t^{q-2}`, the reference implementation);
     - ``grad="autograd"``: :math:`L + \tfrac v2\sum_j c_j|w_j|^q`.
 
+    **Names.** ``p`` is the drop probability here as in every layer (``nn.Dropout``'s name); the
+    penalty object :class:`dualreg.penalties.Sparseout` takes ``(q, drop, grad)`` in the
+    order of the paper's formula. :meth:`penalty` is the explicit converter:
+    ``Sparseout(p, q, grad).penalty() == penalties.Sparseout(q=q, drop=p, grad=grad)``.
+
+    Acts elementwise (``target="input"`` accepts activations of any shape, e.g. conv maps).
+
     Parameters
     ----------
     p : float in [0, 1)
-        Drop probability of the underlying Bernoulli mask.
+        Drop probability of the underlying Bernoulli mask (``drop`` of the penalty object).
     q : float > 0
         The power.
     grad : {"stop", "autograd"}
@@ -63,6 +76,8 @@ class Sparseout(DropoutLayer):
     eps : float > 0
         Floor on |z| in the backward factor :math:`|z|^{(q-2)/2}` (q < 2).
     """
+
+    elementwise_input = True  # the noise of an element depends only on that element
 
     def __init__(
         self,
@@ -99,4 +114,6 @@ class Sparseout(DropoutLayer):
         return _SparseoutNoise.apply(z, xi, self.q, kappa, self.eps)
 
     def penalty(self) -> Penalty:
-        return penalties.Sparseout(self.q, self.p, grad=self.grad)
+        """The converter to the penalty object: ``penalties.Sparseout(q=q, drop=p, grad=grad)``
+        (this layer's ``p`` is the penalty's ``drop``; Ω at λ = c = 1)."""
+        return penalties.Sparseout(q=self.q, drop=self.p, grad=self.grad)
