@@ -10,7 +10,14 @@ from torch import Tensor
 from dualreg import penalties
 from dualreg._validation import check_rate, check_scalar
 from dualreg.penalties import Penalty
-from dualreg.torch.layers.base import DropoutLayer, check_choice, check_tensor, rates_like
+from dualreg.torch.layers.base import (
+    DropoutLayer,
+    check_choice,
+    check_tensor,
+    matvec,
+    rates_like,
+    reader_weight,
+)
 
 __all__ = ["YDrop"]
 
@@ -18,18 +25,51 @@ __all__ = ["YDrop"]
 class YDrop(DropoutLayer):
     r"""Y-Drop (Georgiou et al. 2024): drop probability increases with unit conductance.
 
-    Acts on the input units of a linear head (``target="input"``): the conductance of unit j
-    is exactly :math:`w_j(h_j - h'_j)` (baseline h′, default 0), its importance the batch mean
-    of the absolute conductance. ``mapping="bucket"``: units above the median importance τ
-    are dropped with ``p_high``, the others with ``p_low``; ``mapping="continuous"``: odds
-    :math:`r_{low} + (r_{high} - r_{low})\,m^2/(m^2+\tau^2)` of the importance m (the rule of
-    ``penalties.YDrop``). ``mirrored=True`` swaps the roles (the least important dropped
-    more). The first ``warmup`` calls use uniform dropout at the mean rate. Inverted scaling.
+    Acts on activations (``target="input"``), units on the last axis (..., B, d). The
+    importance of unit j comes from, in this order of precedence,
 
-    For a linear/GLM model this is anti-monotone (odds increase with |w|): a superquadratic,
-    densifying penalty; mirrored, a sparsifying one. ``conductance=`` may pass importances
-    computed elsewhere (e.g. :func:`dualreg.torch.attribution.conductance` for a nonlinear
-    head).
+    1. conductances passed as ``forward(x, conductance=c)`` or set beforehand with
+       :meth:`set_conductance` (per unit at batch level, shape (d,) or broadcastable to it;
+       a per-sample (..., B, d) array is reduced over the batch by the rule below, never
+       ranked per sample), e.g. from :func:`dualreg.torch.attribution.layer_conductance`;
+    2. the frozen linear head ``weight=`` (or the module named by :meth:`set_weight_of`):
+       conductance exactly :math:`c_{ij} = w_{j}(h_{ij} - h'_j)` (baseline h′, default 0).
+       A head vector (d,) (or one per replica, (..., d) for inputs (..., B, d)) is used as is;
+       a multi-output head (out, d) needs ``output=`` (an int row, or per-sample labels (B,))
+       unless out = 1.
+
+    Without either, a training call raises ``ValueError`` (except during warm-up).
+
+    ``rule="absolute"`` (default, the theory's variant): importance
+    :math:`m_j = \overline{|c_{\cdot j}|}` (batch mean of |conductance|), per-unit drop
+    probability p_j from ``mapping``, inverted scaling per unit (E mask = 1).
+    ``rule="reference"`` (the reference code, efthymisgeo/regit): importance the batch mean of
+    the *signed* conductance, median split (top ⌈d/2⌉ dropped with ``p_high``, the rest with
+    ``p_low``), survivors rescaled by the *mean keep probability*
+    :math:`\bar\alpha = \tfrac1d\sum_j (1 - p_j)`, so :math:`E\,s_j = (1 - p_j)/\bar\alpha`
+    (0.5 and 1.5 for the reference's p_high = 0.75, p_low = 0.25).
+
+    ``mapping="bucket"``: units above the median importance τ are dropped with ``p_high``,
+    the others with ``p_low``; ``mapping="continuous"`` (absolute rule only): odds
+    :math:`r_{low} + (r_{high} - r_{low})\,m^2/(m^2+\tau^2)` (the rule of
+    ``penalties.YDrop``). ``mirrored=True`` swaps the roles (the least important dropped more).
+
+    Parameters
+    ----------
+    warmup : int
+        Number of optimizer steps (:meth:`step`, not forward calls) with uniform dropout at
+        ``warmup_rate``; the schedule counter is the ``steps`` buffer.
+    warmup_rate : float, optional
+        The uniform drop probability of the warm-up (inverted scaling); default the mean
+        rate (p_low + p_high)/2, which is the reference's 0.5.
+    baseline : Tensor, optional
+        The baseline activations h′ (d,) of the linear-head form; a buffer (follows ``.to()``,
+        ``.double()`` and ``state_dict``).
+    output : int, optional
+        Default head row for a multi-output head weight (out, d).
+
+    For a linear/GLM model the absolute rule is anti-monotone (odds increase with |w|): a
+    superquadratic, densifying penalty; mirrored, a sparsifying one.
     """
 
     fixed_p = False  # the rates follow from the importances: see drop_probability
@@ -43,6 +83,9 @@ class YDrop(DropoutLayer):
         warmup: int = 0,
         baseline: Tensor | None = None,
         target: str = "input",
+        rule: str = "absolute",
+        warmup_rate: float | None = None,
+        output: int | None = None,
     ):
         super().__init__(target)
         if self.target != "input":
@@ -52,23 +95,43 @@ class YDrop(DropoutLayer):
         if self.p_low > self.p_high:
             raise ValueError(f"p_low must be <= p_high, got {p_low} > {p_high}")
         self.mapping = check_choice(mapping, "mapping", ("bucket", "continuous"))
+        self.rule = check_choice(rule, "rule", ("absolute", "reference"))
+        if self.rule == "reference" and self.mapping != "bucket":
+            raise ValueError("rule='reference' uses the median split: mapping must be 'bucket'")
         self.mirrored = bool(mirrored)
         self.warmup = int(check_scalar(warmup, "warmup", 0.0, np.inf))
-        self.baseline = baseline
-        # State in buffers (saved by state_dict): the training-call count and the last median
+        self.warmup_rate = (self.mean_rate if warmup_rate is None
+                            else check_rate(warmup_rate, "warmup_rate"))
+        self.output = None if output is None else int(output)
+        if baseline is not None:
+            baseline = check_tensor(torch.as_tensor(baseline), "baseline").detach().clone()
+        self.register_buffer("baseline", baseline)
+        # State in buffers (saved by state_dict): the optimizer-step count and the last median
         # importance τ (NaN until a training call sets it).
-        self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("last_tau", torch.full((), float("nan"), dtype=torch.float64))
+        self._conductance: Tensor | None = None
 
     def extra_repr(self) -> str:
         return (
             f"p_low={self.p_low}, p_high={self.p_high}, mapping={self.mapping!r}, "
-            f"mirrored={self.mirrored}, warmup={self.warmup}"
+            f"rule={self.rule!r}, mirrored={self.mirrored}, warmup={self.warmup}"
         )
 
     @classmethod
     def contract_examples(cls):
         return cls(0.1, 0.5, warmup=2), cls(0.1, 0.5, mapping="continuous", mirrored=True)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        old = prefix + "calls"
+        if old in state_dict and prefix + "steps" not in state_dict:
+            state_dict[prefix + "steps"] = state_dict.pop(old)
+        key = prefix + "baseline"
+        if key in state_dict and self.baseline is None:
+            self.baseline = state_dict[key].detach().clone()
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     @property
     def tau(self) -> float | None:
@@ -76,22 +139,105 @@ class YDrop(DropoutLayer):
         value = float(self.last_tau)
         return None if np.isnan(value) else value
 
+    @property
+    def in_warmup(self) -> bool:
+        """Whether the next training call uses the uniform warm-up rate."""
+        return int(self.steps) < self.warmup
+
     def reset_state(self) -> None:
-        self.calls.zero_()
+        self.steps.zero_()
         self.last_tau.fill_(float("nan"))
+
+    def step(self) -> None:
+        """Advance the warm-up schedule by one optimizer step."""
+        self.steps += 1
 
     @property
     def mean_rate(self) -> float:
         """(p_low + p_high)/2: the mean drop rate of the bucket rule (even unit count)."""
         return 0.5 * (self.p_low + self.p_high)
 
-    @torch.no_grad()
-    def importance(self, h: Tensor, weight: Tensor) -> Tensor:
-        r"""Batch-mean absolute conductance :math:`\overline{|w_j(h_j - h'_j)|}`, shape (..., d)."""
-        base = 0.0 if self.baseline is None else self.baseline
-        # mean_i |w_j (h_ij − h'_j)| = |w_j| mean_i |h_ij − h'_j|; h is (B, d) or (..., B, d).
-        return weight.abs() * (h - base).abs().mean(-2)
+    # -- importances
+    def set_conductance(self, conductance: Tensor | None) -> YDrop:
+        """Conductances used by every later training call until replaced (``None`` clears):
+        per unit (d,) or per sample (..., B, d) (reduced over the batch by the rule)."""
+        if conductance is not None:
+            check_tensor(conductance, "conductance")
+            conductance = conductance.detach()
+        self._conductance = conductance
+        return self
 
+    def _reduce(self, c: Tensor, z: Tensor, name: str) -> Tensor:
+        """Batch-level importance (..., d) from conductances, checked against z (..., B, d)."""
+        d = z.shape[-1]
+        if c.dim() == 0 or c.shape[-1] != d:
+            raise ValueError(f"{name} must have {d} units on its last axis (the units of the "
+                             f"input of shape {tuple(z.shape)}), got shape {tuple(c.shape)}")
+        c = c.to(z.dtype)
+        if c.dim() == z.dim():  # per sample
+            if c.shape != z.shape:
+                raise ValueError(f"{name} per sample must have the input's shape "
+                                 f"{tuple(z.shape)}, got {tuple(c.shape)}")
+            return c.mean(-2) if self.rule == "reference" else c.abs().mean(-2)
+        try:
+            torch.broadcast_shapes(c.shape, (*z.shape[:-2], d))
+        except RuntimeError as err:
+            raise ValueError(f"{name} of shape {tuple(c.shape)} does not broadcast to the "
+                             f"units {(*z.shape[:-2], d)}") from err
+        return c if self.rule == "reference" else c.abs()
+
+    def head_conductance(self, h: Tensor, weight: Tensor, output=None) -> Tensor:
+        r"""Per-sample conductance :math:`w_j(h_{ij} - h'_j)` of a frozen linear head.
+
+        ``weight``: (d,), one row per replica (..., d) for ``h`` (..., B, d), or an (out, d)
+        head with ``output`` an int row or per-sample indices (B,)."""
+        check_tensor(weight, "weight")
+        d = h.shape[-1]
+        if weight.shape[-1] != d:
+            raise ValueError(f"weight must have {d} columns (the units of the input of shape "
+                             f"{tuple(h.shape)}), got shape {tuple(weight.shape)}")
+        base = 0.0 if self.baseline is None else self.baseline.to(h.dtype)
+        w = weight.detach().to(h.dtype)
+        output = self.output if output is None else output
+        if w.dim() == 2 and h.dim() == 2:  # an (out, d) head reading (B, d)
+            if output is None:
+                if w.shape[0] != 1:
+                    raise ValueError(f"weight of shape {tuple(w.shape)} is a multi-output "
+                                     "head: pass output= (a row index or per-sample labels)")
+                w = w[0]
+            elif isinstance(output, Tensor):
+                idx = output.to(device=w.device, dtype=torch.long).reshape(-1)
+                if idx.shape[0] != h.shape[0]:
+                    raise ValueError(f"output must have one index per sample ({h.shape[0]}), "
+                                     f"got shape {tuple(output.shape)}")
+                w = w[idx]  # (B, d)
+            else:
+                w = w[int(output)]
+        elif w.dim() > 1 and w.dim() != h.dim() - 1:
+            raise ValueError(f"weight must be (d,), (out, d) or one row per replica "
+                             f"{(*h.shape[:-2], d)}, got shape {tuple(w.shape)}")
+        if w.dim() == h.dim() - 1 and w.dim() > 1:
+            w = w.unsqueeze(-2)
+        return w * (h - base)
+
+    @torch.no_grad()
+    def importance(self, h: Tensor, weight: Tensor, output=None) -> Tensor:
+        """Batch-level importance (..., d) of a linear head (per the rule)."""
+        return self._reduce(self.head_conductance(h, weight, output), h, "weight")
+
+    def _importance_of(self, z, weight, conductance, output) -> Tensor | None:
+        if conductance is not None:
+            return self._reduce(check_tensor(conductance, "conductance").detach(), z,
+                                "conductance")
+        if self._conductance is not None:
+            return self._reduce(self._conductance, z, "conductance")
+        if weight is None and self.weight_of is not None:
+            weight = reader_weight(self.weight_of, z)
+        if weight is not None:
+            return self.importance(z, weight, output)
+        return None
+
+    # -- rates
     @torch.no_grad()
     def drop_rates(self, importance: Tensor) -> Tensor:
         """Per-unit drop probabilities from importances (..., d); records τ (the median)."""
@@ -118,37 +264,70 @@ class YDrop(DropoutLayer):
         return odds / (1.0 + odds)
 
     @torch.no_grad()
-    def _drop(self, z, weight, conductance_: Tensor | None, record: bool) -> Tensor:
-        w = self._weight_for_rates(z, weight)
-        imp = self.importance(z, w) if conductance_ is None else conductance_.abs()
-        if int(self.calls) < self.warmup:
-            return torch.full_like(imp, self.mean_rate)
+    def _drop(self, z, weight, conductance, output, record: bool, imp=None) -> Tensor:
+        if self.in_warmup:
+            shape = (*z.shape[:-2], z.shape[-1]) if z.dim() > 1 else z.shape
+            return z.new_full(shape, self.warmup_rate)
+        if imp is None:
+            imp = self._importance_of(z, weight, conductance, output)
+        if imp is None:
+            raise ValueError(
+                "YDrop needs unit importances in training: pass conductance= (or call "
+                "set_conductance, e.g. with dualreg.torch.attribution.layer_conductance), or "
+                "weight= (the frozen linear head), or name the reading layer with "
+                "set_weight_of")
         return self.drop_rates(imp) if record else self._rates_and_tau(imp)[0]
 
-    def _keep(self, z, weight, conductance_: Tensor | None = None) -> Tensor:
-        drop = self._drop(z, weight, conductance_, record=True)
-        self.calls += 1
-        return 1.0 - drop
-
     @torch.no_grad()
-    def drop_probability(self, z: Tensor, weight: Tensor | None = None) -> Tensor:
-        """The per-unit rates of the next training call (warm-up: the mean rate)."""
-        return rates_like(self._drop(z, weight, None, record=False), z).expand_as(z)
+    def drop_probability(self, z: Tensor, weight: Tensor | None = None,
+                         conductance: Tensor | None = None, output=None) -> Tensor:
+        """The per-unit rates of the next training call (warm-up: ``warmup_rate``)."""
+        return rates_like(self._drop(z, weight, conductance, output, record=False),
+                          z).expand_as(z)
+
+    def _scale(self, keep: Tensor) -> Tensor:
+        """The survivors' divisor: keep per unit (absolute), the mean keep (reference)."""
+        if self.rule == "reference" and not self.in_warmup:
+            return keep.mean(-1, keepdim=True).expand_as(keep)
+        return keep
 
     def _input_keep(self, x, w):
-        return self._keep(x, w)
+        # The trainer's path: every leading axis of w is a replica (not a head row).
+        if self.rule == "reference":
+            return None
+        if x.dim() == w.dim() and x.dim() == 2:  # shared (B, d) data, (K, d) replicas
+            imp = None
+            if self._conductance is None:
+                base = 0.0 if self.baseline is None else self.baseline.to(x.dtype)
+                imp = w.detach().abs() * (x - base).abs().mean(-2)
+            return 1.0 - self._drop(x, w, None, None, record=True, imp=imp)
+        return 1.0 - self._drop(x, w, None, None, record=True)
 
-    def _noisy(self, z, weight, conductance_: Tensor | None = None):
-        return z * self._bernoulli_mask(self._keep(z, weight, conductance_), z)
+    def noisy_linear(self, x: Tensor, w: Tensor) -> Tensor:
+        if self.rule != "reference" or not self.training:
+            return super().noisy_linear(x, w)
+        if x.dim() == w.dim():
+            x = x.expand(*w.shape[:-1], *x.shape)
+        return matvec(self._noisy(x, w), w)
 
-    def forward(self, z, weight=None, conductance: Tensor | None = None):
+    def _noisy(self, z, weight, conductance=None, output=None):
+        keep = 1.0 - self._drop(z, weight, conductance, output, record=True)
+        keep_b = rates_like(keep, z)
+        b = (self._rand(torch.broadcast_shapes(keep_b.shape, z.shape), z) < keep_b).to(z.dtype)
+        return z * b / rates_like(self._scale(keep), z)
+
+    def forward(self, z, weight=None, conductance: Tensor | None = None, output=None):
+        """``z`` with Y-Drop in training (importances: see the class notes); ``z`` in eval."""
         check_tensor(z, "z")
         if not self.training:
             return z
-        return self._noisy(z, weight, conductance)
+        return self._noisy(z, weight, conductance, output)
 
     def penalty(self) -> Penalty:
         """``penalties.YDrop`` frozen at the last median importance τ (in units of |w|·mean|h|)."""
+        if self.rule == "reference":
+            raise ValueError("rule='reference' rescales by the mean keep probability: it "
+                             "defines no separable penalty (use rule='absolute')")
         if self.tau is None or self.tau <= 0:
             raise ValueError("the threshold is set by a training call: run the layer first")
         return penalties.YDrop(self.p_low, self.p_high, self.tau, self.mapping, self.mirrored)
