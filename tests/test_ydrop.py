@@ -101,6 +101,15 @@ def test_reference_rule_buckets_by_signed_batch_mean_and_mask_means():
     assert torch.allclose(est, expected, atol=0.021)
     with pytest.raises(ValueError, match="reference"):
         layer.penalty()
+    # an odd unit count: the top ceil(d/2) units in the high bucket (the reference's
+    # floor(d/2) split of the ascending order), survivors divided by 1 - mean bucket rate
+    odd = YDrop(0.25, 0.75, rule="reference").train()
+    c5 = torch.tensor([0.3, -1.0, 2.0, 0.0, 5.0], dtype=F64)
+    z = torch.ones(2, 5, dtype=F64)
+    assert torch.equal(odd.drop_probability(z, conductance=c5)[0],
+                       torch.tensor([0.75, 0.25, 0.75, 0.25, 0.75], dtype=F64))
+    values = torch.unique(odd(z, conductance=c5))
+    assert set(values.tolist()) <= {0.0, 2.0}
 
 
 def test_absolute_rule_is_inverted_per_unit():
@@ -119,14 +128,37 @@ def test_absolute_rule_is_inverted_per_unit():
     assert isinstance(layer.penalty(), penalties.YDrop)
 
 
-def test_head_weight_form_is_exact_and_multi_output_needs_output():
+def test_reference_rule_in_the_trainers_replica_path():
+    """noisy_linear with K replica weights (K, d) on shared data (B, d): each replica ranks its
+    own signed batch-mean conductance w_kj·mean_i(x_ij) and its mean θ is x·(w ⊙ E s)."""
+    K, B, d = 3, 6, 8
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(B, d, dtype=F64, generator=gen) * torch.linspace(0.2, 3.0, d, dtype=F64)
+    w = torch.randn(K, d, dtype=F64, generator=gen)
+    layer = YDrop(0.25, 0.75, rule="reference").train()
+    layer.generator = torch.Generator().manual_seed(3)
+    imp = w * x.mean(0)  # signed, by hand
+    top = imp.argsort(-1).argsort(-1) >= d // 2
+    es = torch.where(top, 0.25 / 0.5, 0.75 / 0.5).to(F64)  # (1 - p_j) / mean keep
+    expected = torch.einsum("bd,kd->kb", x, w * es)
+    draws = torch.stack([layer.noisy_linear(x, w) for _ in range(4000)])
+    assert draws.shape == (4000, K, B)
+    se = draws.std(0) / 4000**0.5
+    # normal band at 5 SE over K·B = 18 entries: false-failure rate < 18 · 5.7e-7 = 1e-5
+    assert ((draws.mean(0) - expected).abs() <= 5 * se).all()
+    assert int(layer.steps) == 0  # forward calls never move the schedule
+
+def test_head_weight_form_is_exact_for_every_head_shape():
     torch.manual_seed(5)
     h = torch.randn(4, 4, dtype=F64)  # batch size == out on purpose
     W = torch.randn(4, 4, dtype=F64)
     base = torch.randn(4, dtype=F64)
     layer = YDrop(0.1, 0.5, baseline=base)
-    with pytest.raises(ValueError, match="output"):
-        layer(h, weight=W)
+    # no row named: the l2 norm over outputs of each unit's conductance, by hand
+    per_output = W[None, :, :] * (h - base)[:, None, :]  # (B, out, d)
+    assert torch.allclose(layer.head_conductance(h, W).abs(), per_output.norm(dim=1))
+    with pytest.raises(ValueError, match="output"):  # the signed rule needs one logit
+        YDrop(0.1, 0.5, rule="reference").train()(h, weight=W)
     got = layer.head_conductance(h, W, output=2)
     assert torch.allclose(got, W[2] * (h - base))
     labels = torch.tensor([0, 3, 1, 1])

@@ -35,8 +35,10 @@ class YDrop(DropoutLayer):
     2. the frozen linear head ``weight=`` (or the module named by :meth:`set_weight_of`):
        conductance exactly :math:`c_{ij} = w_{j}(h_{ij} - h'_j)` (baseline h′, default 0).
        A head vector (d,) (or one per replica, (..., d) for inputs (..., B, d)) is used as is;
-       a multi-output head (out, d) needs ``output=`` (an int row, or per-sample labels (B,))
-       unless out = 1.
+       a multi-output head (out, d) reads row ``output=`` (an int, or per-sample labels
+       (B,)); without ``output`` the absolute rule uses the ℓ2 norm of unit j's conductances
+       over the outputs, :math:`\|W_{:,j}\|_2\,|h_{ij} - h'_j|` (so a layer linked to any
+       ``nn.Linear`` head works inside ``nn.Sequential``), and the reference rule raises.
 
     Without either, a training call raises ``ValueError`` (except during warm-up).
 
@@ -46,8 +48,9 @@ class YDrop(DropoutLayer):
     ``rule="reference"`` (the reference code, efthymisgeo/regit): importance the batch mean of
     the *signed* conductance, median split (top ⌈d/2⌉ dropped with ``p_high``, the rest with
     ``p_low``), survivors rescaled by the *mean keep probability*
-    :math:`\bar\alpha = \tfrac1d\sum_j (1 - p_j)`, so :math:`E\,s_j = (1 - p_j)/\bar\alpha`
-    (0.5 and 1.5 for the reference's p_high = 0.75, p_low = 0.25).
+    :math:`\bar\alpha = 1 - (p_{low} + p_{high})/2` (the reference's ``1 - p_mean``; the mean
+    of 1 − p_j for an even unit count), so :math:`E\,s_j = (1 - p_j)/\bar\alpha` (0.5 and 1.5
+    for the reference's p_high = 0.75, p_low = 0.25).
 
     ``mapping="bucket"``: units above the median importance τ are dropped with ``p_high``,
     the others with ``p_low``; ``mapping="continuous"`` (absolute rule only): odds
@@ -105,12 +108,15 @@ class YDrop(DropoutLayer):
         self.output = None if output is None else int(output)
         if baseline is not None:
             baseline = check_tensor(torch.as_tensor(baseline), "baseline").detach().clone()
+            if not bool(torch.isfinite(baseline).all()):
+                raise ValueError("baseline must be finite")
         self.register_buffer("baseline", baseline)
         # State in buffers (saved by state_dict): the optimizer-step count and the last median
         # importance τ (NaN until a training call sets it).
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("last_tau", torch.full((), float("nan"), dtype=torch.float64))
-        self._conductance: Tensor | None = None
+        # An input of the next training calls, not schedule state: moved by .to(), not saved.
+        self.register_buffer("_conductance", None, persistent=False)
 
     def extra_repr(self) -> str:
         return (
@@ -160,7 +166,9 @@ class YDrop(DropoutLayer):
     # -- importances
     def set_conductance(self, conductance: Tensor | None) -> YDrop:
         """Conductances used by every later training call until replaced (``None`` clears):
-        per unit (d,) or per sample (..., B, d) (reduced over the batch by the rule)."""
+        per unit (d,) or per sample (..., B, d) (reduced over the batch by the rule).
+
+        They are an input, not state: they follow ``.to()`` but are not in ``state_dict``."""
         if conductance is not None:
             check_tensor(conductance, "conductance")
             conductance = conductance.detach()
@@ -190,7 +198,8 @@ class YDrop(DropoutLayer):
         r"""Per-sample conductance :math:`w_j(h_{ij} - h'_j)` of a frozen linear head.
 
         ``weight``: (d,), one row per replica (..., d) for ``h`` (..., B, d), or an (out, d)
-        head with ``output`` an int row or per-sample indices (B,)."""
+        head with ``output`` an int row or per-sample indices (B,) (without ``output``, the
+        absolute rule takes the column norms :math:`\|W_{:,j}\|_2`)."""
         check_tensor(weight, "weight")
         d = h.shape[-1]
         if weight.shape[-1] != d:
@@ -201,10 +210,15 @@ class YDrop(DropoutLayer):
         output = self.output if output is None else output
         if w.dim() == 2 and h.dim() == 2:  # an (out, d) head reading (B, d)
             if output is None:
-                if w.shape[0] != 1:
+                if w.shape[0] == 1:
+                    w = w[0]
+                elif self.rule == "absolute":  # |c_ij| = ||W_{:,j}||_2 |h_ij - h'_j|
+                    w = w.norm(dim=0)
+                else:
                     raise ValueError(f"weight of shape {tuple(w.shape)} is a multi-output "
-                                     "head: pass output= (a row index or per-sample labels)")
-                w = w[0]
+                                     "head and rule='reference' ranks the signed conductance "
+                                     "of one logit: pass output= (a row index or per-sample "
+                                     "labels)")
             elif isinstance(output, Tensor):
                 idx = output.to(device=w.device, dtype=torch.long).reshape(-1)
                 if idx.shape[0] != h.shape[0]:
@@ -286,9 +300,11 @@ class YDrop(DropoutLayer):
                           z).expand_as(z)
 
     def _scale(self, keep: Tensor) -> Tensor:
-        """The survivors' divisor: keep per unit (absolute), the mean keep (reference)."""
+        """The survivors' divisor: keep per unit (absolute); for the reference rule, as in its
+        code, one minus the mean bucket rate, 1 - (p_low + p_high)/2 (the mean keep for an even
+        unit count); the warm-up divides by its own keep 1 - warmup_rate."""
         if self.rule == "reference" and not self.in_warmup:
-            return keep.mean(-1, keepdim=True).expand_as(keep)
+            return torch.full_like(keep, 1.0 - self.mean_rate)
         return keep
 
     def _input_keep(self, x, w):
