@@ -38,15 +38,17 @@ def _data(seed: int = 0, n: int = 48):
 def _mlp(p_act: float = 0.3, weight_layer: bool | str = True, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     first = nn.Linear(SCALES.size, 6)
-    if weight_layer == "variational":  # learned log σ², a KL term (exact KL: numpy, no vmap)
-        parametrize_weight(first, VariationalDropout(lam=0.01, kl="molchanov", target="weight"))
+    if weight_layer in ("variational", "molchanov"):  # learned log σ², a KL term
+        kl = "exact" if weight_layer == "variational" else "molchanov"
+        parametrize_weight(first, VariationalDropout(lam=0.01, kl=kl, target="weight"))
     elif weight_layer:
         parametrize_weight(first, GaussianDropout(0.2, target="weight"))
     return nn.Sequential(first, nn.Tanh(), BernoulliDropout(p_act, target="input"),
                          nn.Linear(6, 1))
 
 
-@pytest.mark.parametrize(("seed", "weight_layer"), [(0, True), (7, "variational")])
+@pytest.mark.parametrize(("seed", "weight_layer"),
+                         [(0, True), (7, "variational"), (3, "molchanov")])
 @pytest.mark.parametrize("batch", [None, 12])
 def test_batched_replicas_equal_separate_runs(seed, weight_layer, batch):
     X, y = _data(seed)

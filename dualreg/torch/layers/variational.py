@@ -23,20 +23,31 @@ __all__ = ["VariationalDropout"]
 
 class _VarDropDual(torch.autograd.Function):
     r""":math:`f(\eta)` of the exact VarDrop dual, with :math:`f'(\eta) = D(u)/u`,
-    :math:`u = \sqrt{\eta/2}`, both from ``penalties.VarDrop`` (numpy, at the boundary)."""
+    :math:`u = \sqrt{\eta/2}`, both from ``penalties.VarDrop`` (numpy, at the boundary).
+
+    Elementwise, so its vmap rule evaluates the whole batched tensor at once: the exact KL
+    runs inside :func:`dualreg.torch.replicas.monte_carlo_module`."""
 
     @staticmethod
-    def forward(ctx, eta, penalty):
+    def forward(eta, penalty):
         e = eta.detach().cpu().numpy()
+        return torch.as_tensor(penalty.dual(e), dtype=eta.dtype, device=eta.device)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        eta, penalty = inputs
         ctx.save_for_backward(eta)
         ctx.penalty = penalty
-        return torch.as_tensor(penalty.dual(e), dtype=eta.dtype, device=eta.device)
 
     @staticmethod
     def backward(ctx, grad):
         (eta,) = ctx.saved_tensors
         d = ctx.penalty.dual_derivative(eta.detach().cpu().numpy())
         return grad * torch.as_tensor(d, dtype=eta.dtype, device=eta.device), None
+
+    @staticmethod
+    def vmap(info, in_dims, eta, penalty):
+        return _VarDropDual.apply(eta, penalty), in_dims[0]
 
 
 class VariationalDropout(DropoutLayer):
