@@ -392,6 +392,9 @@ def test_local_reparameterisation_has_the_right_moments():
         (lambda: BernoulliDropout(-0.1), "p"),
         (lambda: BernoulliDropout(float("nan")), "p"),
         (lambda: GaussianDropout(-1.0), "sigma2"),
+        (lambda: GaussianDropout(p=1.0), "p"),
+        (lambda: GaussianDropout(0.5, p=0.2), "p"),
+        (lambda: YDrop(baseline=torch.tensor([0.0, float("nan")])), "baseline"),
         (lambda: Sparseout(0.2, 0.0), "q"),
         (lambda: Sparseout(0.2, -1.0), "q"),
         (lambda: Sparseout(1.2, 1.0), "p"),
@@ -412,6 +415,14 @@ def test_local_reparameterisation_has_the_right_moments():
 def test_bad_layer_arguments_name_the_argument(make, name):
     with pytest.raises(ValueError, match=name):
         make()
+
+
+def test_gaussian_dropout_from_a_drop_probability_matches_bernoulli_moments():
+    # E s = 1 and E s^2 = 1 + sigma2 = 1/(1 - p), the inverted Bernoulli mask's second moment
+    for p in (0.1, 0.5, 0.8):
+        assert GaussianDropout(p=p).sigma2 == pytest.approx(p / (1 - p), rel=1e-15)
+        assert 1 + GaussianDropout(p=p).sigma2 == pytest.approx(1 / (1 - p), rel=1e-15)
+    assert GaussianDropout().sigma2 == 1.0
 
 
 def test_superquadratic_penalty_has_no_adaptive_rule():
