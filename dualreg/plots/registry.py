@@ -35,6 +35,11 @@ class FigureSpec:
         Position in ``--list`` and in the index (smaller first).
     make : callable
         ``make(ctx) -> Output``.
+    uses_mnist : bool
+        Trains on MNIST (the shipped images, or ``--mnist DIR``).
+    check : tuple of rules
+        How closely a regeneration must reproduce each data value
+        (:mod:`dualreg.plots.check`; unmatched values: ``check.DEFAULT``).
     """
 
     name: str
@@ -44,6 +49,8 @@ class FigureSpec:
     claims: tuple[str, ...]
     order: int
     make: Make = field(repr=False)
+    check: tuple = ()
+    uses_mnist: bool = False
 
     def load(self) -> Make:
         """The module's ``make`` function."""
@@ -55,14 +62,17 @@ FIGURES: dict[str, FigureSpec] = {}
 """Registered figures by name, in ``order``."""
 
 
-def figure(name: str, *, title: str, shows: str, claims: Sequence[str], order: int):
-    """Register the decorated ``make(ctx) -> Output`` as the figure ``name``."""
+def figure(name: str, *, title: str, shows: str, claims: Sequence[str], order: int,
+           check: Sequence = (), uses_mnist: bool = False):
+    """Register the decorated ``make(ctx) -> Output`` as the figure ``name``; ``check`` lists
+    the rules of ``dualreg figures --check`` for its data (:mod:`dualreg.plots.check`)."""
 
     def register(make: Make) -> Make:
         if name in _REGISTERED:
             raise ValueError(f"figure {name!r} registered twice")
         module = make.__module__.rsplit(".", 1)[-1]
-        _REGISTERED[name] = FigureSpec(name, module, title, shows, tuple(claims), order, make)
+        _REGISTERED[name] = FigureSpec(name, module, title, shows, tuple(claims), order, make,
+                                      tuple(check), uses_mnist)
         FIGURES.clear()
         FIGURES.update(sorted(_REGISTERED.items(), key=lambda kv: kv[1].order))
         return make
