@@ -136,16 +136,27 @@ def test_case_study_table_has_one_row_per_method(quick_run):
     from dualreg.plots.case_study import METHODS
 
     out, _ = quick_run
+    from dualreg.plots.case_study import PAPER, QUICK_SEEDS
+
     header, rows = _read_csv(out / "case-study_table.csv")
-    assert header[:3] == ["method", "test_error", "fraction_nonzero"]
-    assert [r[0] for r in rows] == list(METHODS)
-    values = np.array([[float(x) for x in r[1:4]] for r in rows])
-    assert np.all((values >= 0) & (values <= 1))
+    assert header[:3] == ["method", "test_error", "test_error_ci"]
+    assert [r[0] for r in rows] == list(METHODS) and len(METHODS) == 7
+    cols = {h: np.array([float(r[i]) for r in rows]) for i, h in enumerate(header) if i}
+    for key in ("test_error", "fraction_nonzero", "numerically_zero"):
+        assert np.all((cols[key] >= 0) & (cols[key] <= 1)), key
+        assert np.all(cols[f"{key}_ci"] >= 0), key
+    assert np.all(cols["seeds"] == QUICK_SEEDS)
+    assert list(cols["paper_test_error"]) == [PAPER[m][0] for m in METHODS]
     md = (out / "case-study_table.md").read_text(encoding="utf-8")
     body = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(body) == 1 + len(METHODS)
+    assert len(body) == 1 + len(METHODS) and "paper test error" in body[0]
+    # the table is the seed mean of the per-seed runs
+    run_header, runs = _read_csv(out / "case-study_runs.csv")
+    te = {m: [float(r[2]) for r in runs if r[0] == m] for m in METHODS}
+    assert all(len(v) == QUICK_SEEDS for v in te.values())
+    assert np.allclose(cols["test_error"], [np.mean(te[m]) for m in METHODS], rtol=1e-12)
     hist_header, hist = _read_csv(out / "case-study_history.csv")
-    assert hist_header[:4] == ["method", "epoch", "fraction_nonzero", "val_error"]
+    assert hist_header[:5] == ["method", "seed", "epoch", "fraction_nonzero", "val_error"]
     assert {r[0] for r in hist} == set(METHODS)
 
 

@@ -18,7 +18,17 @@ from dualreg.torch.layers.base import (
     rates_like,
 )
 
-__all__ = ["VariationalDropout"]
+__all__ = ["VariationalDropout", "molchanov_kl"]
+
+
+def molchanov_kl(log_sigma2: Tensor) -> Tensor:
+    r"""Molchanov et al.'s (2017) fit of the log-uniform prior's KL, elementwise, normalised to
+    0 at :math:`\sigma^2 = \infty`:
+    :math:`k_1(1 - \mathrm{sigmoid}(k_2 + k_3\log\sigma^2)) + \tfrac12\log(1 + \sigma^{-2})`
+    (= ½ f of ``penalties.VarDropApprox``; k from there)."""
+    k1, k2, k3 = VarDropApprox.K1, VarDropApprox.K2, VarDropApprox.K3
+    return k1 * (1.0 - torch.sigmoid(k2 + k3 * log_sigma2)) + 0.5 * nn.functional.softplus(
+        -log_sigma2)
 
 
 class _VarDropDual(torch.autograd.Function):
@@ -186,8 +196,7 @@ class VariationalDropout(DropoutLayer):
         """KL per weight or unit (normalised to 0 at σ² = ∞), shape of ``log_sigma2``."""
         ls = self._log_sigma2()
         if self.kl == "molchanov":
-            k1, k2, k3 = VarDropApprox.K1, VarDropApprox.K2, VarDropApprox.K3
-            return k1 * (1.0 - torch.sigmoid(k2 + k3 * ls)) + 0.5 * nn.functional.softplus(-ls)
+            return molchanov_kl(ls)
         return 0.5 * _VarDropDual.apply(torch.exp(-ls), self.vardrop)
 
     def regularizer(self, w: Tensor | None = None) -> Tensor:
