@@ -211,8 +211,18 @@ class TargetedDropout(DropoutLayer):
         n = score.shape[-1]
         k = torch.floor(torch.as_tensor(gamma, dtype=torch.float64, device=score.device) * n
                         + 1e-9)
-        rank = score.argsort(dim=-1, stable=True).argsort(dim=-1)  # the inverse permutation
-        return rank < k
+        k = int(k)
+        if k <= 0:
+            return torch.zeros_like(score, dtype=torch.bool)
+        if k >= n:
+            return torch.ones_like(score, dtype=torch.bool)
+        # The k-th smallest value (a selection, ~4× cheaper than a sort of a 300×784 weight),
+        # everything below it, and of the entries equal to it the first ones by index.
+        kth = score.kthvalue(k, dim=-1, keepdim=True).values
+        below = score < kth
+        tied = score == kth
+        need = k - below.sum(dim=-1, keepdim=True)
+        return below | (tied & (tied.cumsum(dim=-1) <= need))
 
     @torch.no_grad()
     def _groups(self, z: Tensor, weight: Tensor | None, lead: int | None
