@@ -74,28 +74,50 @@ def make(ctx: Context) -> Output:
     plt = pyplot()
     n = 120 if ctx.quick else 300
     rows = entries()
-    fig, axes = plt.subplots(len(rows), 4, figsize=(12.5, 1.75 * len(rows)),
-                             constrained_layout=True, squeeze=False)
-    for i in range(1, len(rows)):
+    # Two blocks of four face columns side by side (a spacer between), so that a row is
+    # readable at the page's width.
+    per_block = -(-len(rows) // 2)
+    fig, grid = plt.subplots(per_block, 9, figsize=(22, 2.05 * per_block),
+                             constrained_layout=True, squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1, 0.12, 1, 1, 1, 1]})
+    for a in grid[:, 4]:
+        a.axis("off")
+    for a in grid[len(rows) - per_block:, 5:].ravel():
+        a.axis("off")  # the second block's unused rows
+
+    def cell(i: int, j: int):
+        block, r = divmod(i, per_block)
+        return grid[r, 5 * block + j]
+
+    last = {i for i in range(len(rows)) if (i + 1) % per_block == 0 or i == len(rows) - 1}
+    for i in range(len(rows)):
         for j in (0, 1, 3):  # the dual column keeps its own axis (one panel has no dual)
-            axes[i, j].sharex(axes[0, j])
-            axes[i - 1, j].tick_params(labelbottom=False)
+            first = cell(i - i % per_block, j)
+            if cell(i, j) is not first:
+                cell(i, j).sharex(first)
+            if i not in last:
+                cell(i, j).tick_params(labelbottom=False)
     titles = ["Ω(w) − Ω(0)", "η̂(w) = |w| / Ω′(|w|)", "dual f(η)", "keep prob. α(w), λ = c = 1"]
     records = []
     for i, (name, pen) in enumerate(rows):
         cls = pen.curvature_class
         colour = CLASS_COLOURS.get(cls, "black")
         data = faces(pen, n)
-        ax = axes[i]
+        ax = [cell(i, j) for j in range(4)]
         for j, key in enumerate(["omega", "eta_hat", "dual", "keep_prob"]):
             a = ax[j]
-            if i == 0:
-                a.set_title(titles[j], fontsize=10, fontweight="bold")
-            if key not in data:
+            if i % per_block == 0:
+                a.set_title(titles[j], fontsize=11, fontweight="bold")
+            if i in last:
+                a.set_xlabel("η" if key == "dual" else "|w|", labelpad=1, fontsize=10)
+            if key not in data:  # keep the axes (and the η scale) so the row reads as one
+                a.set_xscale("log")
+                a.set_xlim(*ETA_RANGE)
+                a.xaxis.set_minor_locator(NullLocator())
+                a.set_yticks([])
                 a.text(0.5, 0.5, "no η-form\n(superquadratic: Ω is a sup,\n"
-                       "not an inf, of quadratics)", ha="center", va="center", fontsize=8,
+                       "not an inf, of quadratics)", ha="center", va="center", fontsize=9,
                        color=colour, transform=a.transAxes)
-                a.axis("off")
                 continue
             x, y = data[key]
             records += [(name, cls, key, xi, yi) for xi, yi in zip(x, y, strict=True)]
@@ -107,7 +129,7 @@ def make(ctx: Context) -> Output:
                 inf = np.isinf(y)
                 if inf.any():
                     a.axvspan(x[inf].min(), W_MAX, color=colour, alpha=0.12, lw=0)
-                    a.text(0.97, 0.08, "η̂ = +∞", ha="right", fontsize=7, color=colour,
+                    a.text(0.97, 0.08, "η̂ = +∞", ha="right", fontsize=9, color=colour,
                            transform=a.transAxes)
             elif key == "dual":
                 finite = np.isfinite(y)
@@ -116,27 +138,26 @@ def make(ctx: Context) -> Output:
                 a.xaxis.set_minor_locator(NullLocator())
                 if (~finite).any():
                     a.axvspan(x[~finite].min(), ETA_RANGE[1], color=colour, alpha=0.12, lw=0)
-                    a.text(0.97, 0.08, "f = +∞", ha="right", fontsize=7, color=colour,
+                    a.text(0.97, 0.08, "f = +∞", ha="right", fontsize=9, color=colour,
                            transform=a.transAxes)
             elif key == "keep_prob":
                 a.plot(x, y, color=colour, lw=1.6)
                 a.set_ylim(-0.04, 1.04)
             else:
                 a.plot(x, y, color=colour, lw=1.6)
-            if i == len(rows) - 1:
-                a.set_xlabel("η" if key == "dual" else "|w|", labelpad=1)
-        ax[0].set_ylabel(_row_label(name, pen.params), fontsize=8.5, fontweight="bold")
+            a.tick_params(labelsize=9)
+        ax[0].set_ylabel(_row_label(name, pen.params), fontsize=10, fontweight="bold")
         # Badge in the empty corner: lower right under a concave Ω(√θ), upper left otherwise.
         corner = (0.03, 0.94, "left", "top") if cls == "superquadratic" else (
             0.97, 0.06, "right", "bottom")
         ax[0].text(corner[0], corner[1], class_label(cls), transform=ax[0].transAxes,
-                   fontsize=8, ha=corner[2], va=corner[3], color="white", fontweight="bold",
+                   fontsize=9, ha=corner[2], va=corner[3], color="white", fontweight="bold",
                    bbox={"boxstyle": "round,pad=0.25", "fc": colour, "ec": "none"})
     skipped = [entry.name for entry in catalogue.select(separable=False)]
     fig.suptitle(
         "Faces of the catalogue penalties (docs/conventions.md §3–5). Not shown, non-separable: "
         + ", ".join(skipped),
-        fontsize=10,
+        fontsize=13,
     )
     data_csv = csv_text(["penalty", "class", "face", "x", "y"], records)
     counts = {}

@@ -181,8 +181,8 @@ def make(ctx: Context) -> Output:
         bar.update(1)
     bar.close()
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5.6), constrained_layout=True,
-                                   gridspec_kw={"width_ratios": [1, 1.5]})
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15.5, 5.8), constrained_layout=True,
+                                        gridspec_kw={"width_ratios": [1, 1.45, 0.33]})
     ends = []
     for name, (alpha, rec) in fam_curves.items():
         ls = "-" if rec["family"] == "logistic" else "--"
@@ -222,8 +222,8 @@ def make(ctx: Context) -> Output:
     ax2.fill_between(grid, -lim, grid, color="0.5", alpha=0.18, lw=0, hatch="//")
     ax2.text(0.93, 0.45, "impossible:\nmin > max", fontsize=7.5, color="0.35", ha="center",
              transform=ax2.transAxes)
-    ax2.text(-0.06, -2e-3, "subquadratic\n(concave g: η-form, sparsifying)", fontsize=8,
-             color=CLASS_COLOURS["subquadratic"], ha="center", fontweight="bold")
+    ax2.text(-0.8, -2e-3, "subquadratic\n(concave g: η-form, sparsifying)", fontsize=8,
+             color=CLASS_COLOURS["subquadratic"], ha="left", fontweight="bold")
     ax2.text(1e-6, 3e-2, "superquadratic\n(convex g: densifying)", fontsize=8,
              color=CLASS_COLOURS["superquadratic"], ha="center", fontweight="bold")
     ax2.text(-3e-2, 3e-2, "indefinite", fontsize=8, color=CLASS_COLOURS["indefinite"],
@@ -250,7 +250,8 @@ def make(ctx: Context) -> Output:
                    key=lambda r: (order[r["class"]], r["min_d2"], r["max_d2"]))
     for r in named:
         ax2.scatter(clip(r["min_d2"]), clip(r["max_d2"]), marker=SHAPES[r["monotonicity"]],
-                    s=60, color=CLASS_COLOURS[r["class"]], edgecolor="black", lw=0.8, zorder=5)
+                    s=44, color=CLASS_COLOURS[r["class"]], edgecolor="black", lw=0.8, zorder=5,
+                    alpha=0.75)
     # Named penalties get a number (key in the empty half of the plane); family members and
     # the Sparseout ends their names.
     labels = [(r, str(k + 1), 8, "bold", "black") for k, r in enumerate(named)]
@@ -266,17 +267,34 @@ def make(ctx: Context) -> Output:
                      va="center", ha="left" if off[0] > 0 else "right", fontweight=weight,
                      color=colour, arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.55",
                                                "shrinkA": 0, "shrinkB": 3})
-    ax2.text(0.63, 0.5, "key (bold: dropout-derived)", transform=ax2.transAxes, fontsize=7.5,
-             fontweight="bold")
+    # The key and the marker legend in their own column, clear of the plane.
+    ax3.axis("off")
+    ax3.text(0.0, 0.98, "key (bold: dropout-derived)", transform=ax3.transAxes, fontsize=8,
+             fontweight="bold", va="top")
     for k, r in enumerate(named):
-        ax2.text(0.63, 0.465 - 0.027 * k, f"{k + 1:>2}  {r['name']}", transform=ax2.transAxes,
-                 fontsize=7.5, color=CLASS_COLOURS[r["class"]],
+        ax3.text(0.0, 0.93 - 0.04 * k, f"{k + 1:>2}  {r['name']}", transform=ax3.transAxes,
+                 fontsize=8, color=CLASS_COLOURS[r["class"]], va="top",
                  fontweight="bold" if r["origin"] == "dropout" else "normal")
     for shape, marker in SHAPES.items():
-        ax2.scatter([], [], marker=marker, color="white", edgecolor="black",
+        ax3.scatter([], [], marker=marker, color="white", edgecolor="black",
                     label=f"rule α {shape}")
-    ax2.legend(frameon=True, loc="lower right", fontsize=7.5, title="marker: the rule",
-               title_fontsize=7.5)
+    ax3.legend(frameon=False, loc="lower left", fontsize=8, title="marker: the rule",
+               title_fontsize=8, bbox_to_anchor=(0.0, 0.0))
+    # Symlog ticks every third decade, labelled as signed powers of ten (no run-together text).
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    decades = [10.0**-k for k in (0, 3, 6, 9)]
+    ticks = sorted([-d for d in decades] + [0.0] + decades)
+
+    def power(v: float, _pos: int) -> str:
+        if v == 0:
+            return "0"
+        return f"{'−' if v < 0 else ''}$10^{{{round(np.log10(abs(v)))}}}$"
+
+    for axis in (ax2.xaxis, ax2.yaxis):
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FuncFormatter(power))
+        axis.set_minor_formatter(NullFormatter())
     ax2.set(xlabel="smallest normalised second difference of g(θ) = Ω(√θ)",
             ylabel="largest normalised second difference of g(θ) = Ω(√θ)",
             title="certificate plane of dualreg.duality.classify (bold: dropout-derived)")

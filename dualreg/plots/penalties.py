@@ -83,23 +83,38 @@ def make(ctx: Context) -> Output:
     styles = {"dropout": "-", "classical": "--"}
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.0), constrained_layout=True)
+    # HardConcrete and MCP share the plateau: HardConcrete drawn wide and light beneath the
+    # dashed MCP so that both stay visible.
+    widths = {"HardConcrete": 4.0}
+    k = vector["k"]
     for (label, _, _, kind), col in zip(methods(), colours, strict=True):
-        ax1.plot(scalar["w"], scalar[label], styles[kind], color=col, lw=1.8, label=label)
-        ax2.plot(vector["k"], vector[label], styles[kind], color=col, lw=1.8, marker="o",
-                 ms=2.5, label=label)
+        lw = widths.get(label, 1.8)
+        alpha = 0.55 if label in widths else 1.0
+        ax1.plot(scalar["w"], scalar[label], styles[kind], color=col, lw=lw, alpha=alpha,
+                 label=label, zorder=1 if label in widths else 2)
+        ax2.plot(k[1:], vector[label][1:], styles[kind], color=col, lw=lw, alpha=alpha,
+                 marker="o", ms=2.5, label=label, zorder=1 if label in widths else 2)
+        ax2.plot(k[:1], vector[label][:1], "o", mfc="white", color=col, ms=5, zorder=3)
+    ax2.annotate("k = 0: w = 0, not unit norm", (0, 0), xytext=(6, -0.45),
+                 textcoords="data", fontsize=7.5, color="0.35", va="center",
+                 arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.55"})
+    ax1.annotate("HardConcrete and MCP\nshare the plateau", (0.8, 0.49), xytext=(0.012, 0.8),
+                 fontsize=7.5, color="0.35",
+                 arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.55"})
     ax1.set_xscale("log")
     ax1.set(xlabel="|w|", ylabel="λ [Ω(w) − Ω(0.01)]", title="scalar penalty")
     ax1.legend(loc="upper left", frameon=False)
 
     hard = vector[f"HardThreshold({K_HARD})"]
     finite = np.isfinite(hard)
-    ax2.plot(vector["k"][finite], hard[finite], ":", color="black", lw=1.8, marker="s", ms=2.5,
-             label=f"HardThreshold({K_HARD})")
+    ax2.plot(k[1:][finite[1:]], hard[1:][finite[1:]], ":", color="black", lw=1.8, marker="s",
+             ms=2.5, label=f"HardThreshold({K_HARD})")
     ax2.axvspan(K_HARD + 0.5, D + 0.5, color="black", alpha=0.06, lw=0)
     ax2.text(K_HARD + 1, 0.9, f"HardThreshold({K_HARD}) = +∞\nfor k > {K_HARD}", fontsize=8,
              va="bottom")
     ax2.set(xlabel="number of nonzero entries k (equal entries, ‖w‖₂ ≈ 1, d = 32)",
-            ylabel="λ [Ω(w) − min_k Ω]", title="vector penalty", xlim=(-0.5, D + 0.5))
+            ylabel="λ [Ω(w) − min_k Ω]", title="vector penalty", xlim=(-0.5, D + 0.5),
+            ylim=(-0.8, None))
     ax2.legend(loc="upper left", frameon=False)
     fig.suptitle("Effective penalties of dropout methods against classical sparse penalties "
                  "(LeJeune, Javadi & Baraniuk 2021)", fontsize=10)

