@@ -151,7 +151,7 @@ def test_case_study_table_has_one_row_per_method(quick_run):
     body = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(body) == 1 + len(METHODS) and "paper test error" in body[0]
     # the table is the seed mean of the per-seed runs
-    run_header, runs = _read_csv(out / "case-study_runs.csv")
+    _, runs = _read_csv(out / "case-study_runs.csv")
     te = {m: [float(r[2]) for r in runs if r[0] == m] for m in METHODS}
     assert all(len(v) == QUICK_SEEDS for v in te.values())
     assert np.allclose(cols["test_error"], [np.mean(te[m]) for m in METHODS], rtol=1e-12)

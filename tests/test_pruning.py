@@ -139,3 +139,15 @@ def test_ydrop_width_importance_is_the_path_integral_conductance():
                                rtol=1e-10, atol=1e-14)
     assert effective_fraction(np.array([1.0, 1.0, 0.0, 0.0])) == pytest.approx(0.5)
     assert effective_fraction(np.ones(7)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.1, 0.3, 0.5, 0.77, 1.0])
+def test_targeted_set_breaks_ties_by_lower_index(gamma):
+    """The selection (k-th value, then ties by index) equals ranking by a stable sort, on
+    scores with many ties."""
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        score = torch.randint(0, 4, (5, 9), generator=gen).double()
+        k = int(np.floor(gamma * 9 + 1e-9))
+        expected = score.argsort(dim=-1, stable=True).argsort(dim=-1) < k
+        assert torch.equal(TargetedDropout.targeted_set(score, gamma), expected)

@@ -174,11 +174,14 @@ def make(ctx: Context) -> Output:
         )
     ref_line = rms[0] * (np.asarray(steps, float) / steps[0]) ** -0.5
     axes[2].loglog(steps, ref_line, color="gray", lw=1, ls="-", alpha=0.6, label="slope −½")
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+    from matplotlib.ticker import FixedLocator, LogLocator, NullFormatter, NullLocator
 
     axes[2].xaxis.set_major_locator(FixedLocator(steps))
     axes[2].xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
     axes[2].xaxis.set_minor_locator(NullLocator())
+    axes[2].yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axes[2].yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0e}".replace(
+        "e-0", "e-")))
     axes[2].yaxis.set_minor_formatter(NullFormatter())
     axes[2].set(xlabel="steps T (Polyak average over T/2…T)",
                 ylabel="RMS ‖w̄_k − w_IRLS‖₂ over replicas",
