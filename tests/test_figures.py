@@ -136,7 +136,8 @@ def test_case_study_table_has_one_row_per_method(quick_run):
     from dualreg.plots.case_study import METHODS
 
     out, _ = quick_run
-    from dualreg.plots.case_study import PAPER, QUICK_SEEDS
+    from dualreg.plots._case_study_report import PAPER
+    from dualreg.plots.case_study import QUICK_SEEDS
 
     header, rows = _read_csv(out / "case-study_table.csv")
     assert header[:3] == ["method", "test_error", "test_error_ci"]
