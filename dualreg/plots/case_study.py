@@ -364,9 +364,11 @@ def budget(n_train: int, full_mnist: bool, quick: bool) -> tuple[int, float]:
     return epochs, PAPER_STEPS / (epochs * per_epoch)
 
 
-def train(name: str, data: _mlp.Split, epochs: int, lr0: float, ctx: Context, seed: int
-          ) -> dict:
-    """Train one method at one training seed; per-epoch history and the final metrics."""
+def train(name: str, data: _mlp.Split, epochs: int, lr0: float, ctx: Context, seed: int,
+          kl_images: int = KL_IMAGES) -> dict:
+    """Train one method at one training seed; per-epoch history and the final metrics.
+
+    ``kl_images`` is the N of the variational methods' KL term (``KL_IMAGES`` by default)."""
     import torch
 
     with ctx.torch_threads():
@@ -380,7 +382,7 @@ def train(name: str, data: _mlp.Split, epochs: int, lr0: float, ctx: Context, se
         dims = [data.n_features, *HIDDEN, data.n_classes]
         cls = _CLASSES[name]
         net = _mlp.MLP(dims, ctx.torch_generator(seed, 1), device=dev, init=cls.init)
-        method = cls(net, KL_IMAGES, ctx.torch_generator(seed, 2))
+        method = cls(net, kl_images, ctx.torch_generator(seed, 2))
         optimizer = torch.optim.Adam(net.parameters() + method.extra, lr=lr0)
         order_gen = torch.Generator()  # minibatch order, drawn on the CPU whatever the device
         order_gen.manual_seed(ctx.torch_seed(seed, 3))
