@@ -124,8 +124,12 @@ def linear_panel(ctx: Context, bar) -> dict:
 
 
 # --------------------------------------------------------------------------- network
-def _train_net(data, q: float | None, mode: str, epochs: int, seed: int, ctx: Context) -> dict:
-    """One-hidden-layer ReLU net; ``mode`` is "sparseout", "twin" or "plain"."""
+def _train_net(data, q: float | None, mode: str, epochs: int, seed: int, ctx: Context,
+               keep_net: bool = False) -> dict:
+    """One-hidden-layer ReLU net; ``mode`` is "sparseout", "twin" or "plain".
+
+    Returns the Hoyer sparsity of the test-set hidden activations and the test error, and the
+    trained network under ``"net"`` when ``keep_net``."""
     import torch
 
     from dualreg.plots._mlp import MLP
@@ -171,7 +175,10 @@ def _train_net(data, q: float | None, mode: str, epochs: int, seed: int, ctx: Co
             h = torch.relu(torch.addmm(b1, Xte, W1.T))
             err = float((torch.addmm(b2, h, W2.T).argmax(1) != yte).double().mean())
             sparsity = float(hoyer(h).mean())
-        return {"hoyer": sparsity, "test_error": err}
+        out = {"hoyer": sparsity, "test_error": err}
+        if keep_net:
+            out["net"] = net
+        return out
 
 
 def net_panel(ctx: Context, bar) -> dict:

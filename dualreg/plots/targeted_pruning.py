@@ -228,9 +228,9 @@ def _draw(acc, data, steps, n_seeds, fractions):
     axes[0, 0].text(100 * GAMMA, 3, " targeted γ", fontsize=8)
     axes[0, 0].text(1, 100 / data.n_classes + 1.5, "chance", fontsize=8, color="0.4")
     axes[0, 0].legend(frameon=False, loc="lower left", bbox_to_anchor=(0.0, 0.12))
-    fig.suptitle(f"Pruning after training on {data.name} ({len(data.y_train)} training images, "
-                 f"{steps} Adam steps): targeted dropout p = {P}, γ = {GAMMA}; dropout "
-                 f"{DROPOUT}; mean of {n_seeds} seeds, range shaded", fontsize=10)
+    fig.suptitle(f"Magnitude pruning after training on {data.name}: {len(data.y_train)} "
+                 f"training images, {steps} Adam steps\ntargeted dropout p = {P}, γ = {GAMMA}; "
+                 f"dropout {DROPOUT}; mean of {n_seeds} seeds, range shaded", fontsize=10)
     return fig
 
 

@@ -206,8 +206,8 @@ def _draw(results, widths, data, steps, n_seeds):
                 title=f"importance distribution at d = {widths[-1]}")
     axes[2].set_xscale("symlog", linthresh=0.1)
     axes[0].legend(frameon=False, loc="lower right")
-    fig.suptitle(f"784-d-10 ReLU network on {data.name} ({len(data.y_train)} training images, "
-                 f"{steps} Adam steps); Y-Drop p = {P_LOW} / {P_HIGH}, dropout {P_DROPOUT}; "
+    fig.suptitle(f"784-d-10 ReLU network on {data.name}: {len(data.y_train)} training images, "
+                 f"{steps} Adam steps; Y-Drop p = {P_LOW} / {P_HIGH}, dropout {P_DROPOUT}; "
                  f"mean of {n_seeds} seeds, range shaded", fontsize=10)
     return fig
 
