@@ -16,7 +16,7 @@ from typing import Any
 
 PLANTS: dict[str, Plant] = {}
 LAYERS = ("penalty faces", "duality", "families", "solvers", "torch layers", "trainer",
-          "attribution", "expectations", "figures")
+          "attribution", "expectations", "figures", "look-alikes")
 
 
 @dataclass(frozen=True)
