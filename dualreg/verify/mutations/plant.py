@@ -16,7 +16,7 @@ from typing import Any
 
 PLANTS: dict[str, Plant] = {}
 LAYERS = ("penalty faces", "duality", "families", "solvers", "torch layers", "trainer",
-          "attribution", "expectations", "figures", "look-alikes")
+          "attribution", "expectations", "figures", "look-alikes", "pruning")
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def _(p):
 
 
 @plant("targeted-rescales-survivors", LAYER, "targeted dropout rescales the surviving targeted "
-       "weights by 1/(1 − p), like inverted dropout", ("T7",))
+       "weights by 1/(1 − p), like inverted dropout", ("T7", "T12.pruning-trained"))
 def _(p):
     import torch
 
@@ -116,7 +116,7 @@ def _(p):
 
 
 @plant("targeted-targets-largest", LAYER, "targeted dropout targets the largest magnitudes "
-       "instead of the smallest", ("T7",))
+       "instead of the smallest", ("T7", "T12.pruning-trained"))
 def _(p):
     import torch
 
