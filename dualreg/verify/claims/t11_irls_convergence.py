@@ -84,6 +84,22 @@ def _grad_f_eps(G, r, w, lam, slope, eps):
     return G @ w - r + lam * w * slope(s) / s
 
 
+# Mean A'(θ) and curvature A''(θ) written out (docs/conventions.md §1), not from the families.
+_WRITTEN_OUT = {
+    "gaussian": (lambda th: th, np.ones_like),
+    "binomial": (lambda th: 1.0 / (1.0 + np.exp(-th)),
+                 lambda th: np.exp(-np.abs(th)) / (1.0 + np.exp(-np.abs(th))) ** 2),
+}
+
+
+def _ridge_start(X, y, family):
+    """A dense start: the library step with the ridge penalty λ = 0.1 (η̂ ≡ 1), iterated (one
+    step is the ridge solution for gaussian)."""
+    from dualreg.penalties import Ridge
+
+    return _iterate(X, y, np.zeros(X.shape[1]), Ridge(), 0.1, 0.0, family=family, steps=30)[-1]
+
+
 # --------------------------------------------------------------------------- T11.fixed-eps
 @claim("T11.fixed-eps-descent",
        "at fixed ε > 0 the library MM step decreases F_ε by at least ½Δᵀ(XᵀX/n + diag λ/η)Δ "
@@ -183,7 +199,7 @@ def _schedule_run(X, y, w0, pen, lam, family="gaussian", eps0=1e-2, eps_min=1e-1
        "on the support; correlated gaussian (ℓ1, LogSum) and binomial ℓ1: Clarke residual → 0",
        PROOF_T11)
 def clarke_limit(ctx: Context) -> Iterator[Measurement]:
-    from dualreg.penalties import L1, LogSum, Ridge
+    from dualreg.penalties import L1, LogSum
 
     rng = ctx.rng(1102)
     n, d = (80, 8) if ctx.mode == "full" else (40, 6)
@@ -229,17 +245,11 @@ def clarke_limit(ctx: Context) -> Iterator[Measurement]:
              ("gaussian", Xc, yc, LogSum(0.1), 0.005, 10.0),
              ("binomial", Xb, yb, L1(), 0.02, 1.0)]
     for family, Xf, yf, pen, lam, kink in cases:
-        nf = Xf.shape[0]
-        if family == "gaussian":
-            w0 = np.linalg.solve(Xf.T @ Xf / nf + 0.1 * np.eye(8), Xf.T @ yf / nf)
-        else:
-            w0 = _iterate(Xf, yf, np.zeros(8), Ridge(), 0.01, 0.0, family=family, steps=20)[-1]
+        w0 = _ridge_start(Xf, yf, family)
         ends, state = _schedule_run(Xf, yf, w0, pen, lam, family=family)
         w, e = ends[-1] if ends else (np.full(8, np.nan), np.nan)
         zero = np.abs(w) <= 1e3 * np.sqrt(e)
-        th = Xf @ w
-        mean = th if family == "gaussian" else 1.0 / (1.0 + np.exp(-th))
-        g = Xf.T @ (mean - yf) / nf
+        g = _grad_hess(family, Xf, yf, w)[0]
         t = np.abs(w)
         slope = 1.0 / (t + 0.1) if isinstance(pen, LogSum) else np.ones_like(t)
         resid = np.where(zero, np.maximum(np.abs(g) - lam * kink, 0.0),
@@ -368,13 +378,10 @@ def local_rate_closed_form(ctx: Context) -> Iterator[Measurement]:
 
 # --------------------------------------------------------------------------- T11.local-rate-J
 def _grad_hess(family, X, y, w):
-    """∇L and ∇²L written out (gaussian ½(y − Xw)², binomial log(1 + e^θ) − yθ, means)."""
-    n = X.shape[0]
+    """∇L and ∇²L written out: mean A'(θ) and curvature A''(θ) of _WRITTEN_OUT."""
+    mean, curv = _WRITTEN_OUT[family]
     th = X @ w
-    if family == "gaussian":
-        return X.T @ (th - y) / n, X.T @ X / n
-    p = 1.0 / (1.0 + np.exp(-th))
-    return X.T @ (p - y) / n, (X * (p * (1 - p))[:, None]).T @ X / n
+    return X.T @ (mean(th) - y) / X.shape[0], (X * curv(th)[:, None]).T @ X / X.shape[0]
 
 
 def _fixed_point(family, X, y, w, lam, eps, eta_of, kappa_of, slope):
@@ -429,17 +436,13 @@ def local_rate_jacobian(ctx: Context) -> Iterator[Measurement]:
     rng = ctx.rng(1104)
     n, d = (120, 12) if ctx.mode == "full" else (60, 8)
     eps = 1e-4
-    for family in ("gaussian", "binomial"):
-        X, y = scaled_problem(rng, family, n if family == "gaussian" else 4 * n, d)
-        nf = X.shape[0]
-        if family == "gaussian":
-            w0 = np.linalg.solve(X.T @ X / nf + 0.1 * np.eye(d), X.T @ y / nf)
-            forms = _closed_forms()
-        else:
-            w0 = np.zeros(d)
-            forms = _closed_forms()[:2]
-        for pen, lam, slope, eta_of, kappa_of in forms:
-            lam = lam if family == "gaussian" else 0.2 * lam
+    # Binomial: 4n samples, ℓ1 and LogSum, λ/5 (a support of several coefficients).
+    for family, size, forms, scale in (("gaussian", n, _closed_forms(), 1.0),
+                                       ("binomial", 4 * n, _closed_forms()[:2], 0.2)):
+        X, y = scaled_problem(rng, family, size, d)
+        w0 = _ridge_start(X, y, family)
+        for pen, lam0, slope, eta_of, kappa_of in forms:
+            lam = scale * lam0
             its = _iterate(X, y, w0, pen, lam, eps, family=family)
             w = _fixed_point(family, X, y, its[-1], lam, eps, eta_of, kappa_of, slope)
             H = _grad_hess(family, X, y, w)[1]
