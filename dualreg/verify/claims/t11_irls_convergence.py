@@ -282,7 +282,7 @@ def _l1_smoothed(z: float, mu: float, eps: float) -> tuple[float, float]:
 
 
 @claim("T11.local-rate-closed-form",
-       "the measured rate of the library MM iterates equals the closed form of T11.3: 1-D ℓ1 "
+       "the measured rate of the library MM iterates equals the closed form of T11.4: 1-D ℓ1 "
        "μ/|z| at the lasso point, |z|/μ into 0, μz²/(s+μ)³ with ε (→ (z/μ)² at a smoothed zero), "
        "w_t = w₀μ/(μ + tw₀) (sublinear) at |z| = μ; ℓp (p = ½, 3/2) (2 − p)(1 − w*/z); LogSum; "
        "orthogonal designs with unequal c: max_j ρ_j", PROOF_T11)
