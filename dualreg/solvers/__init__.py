@@ -15,12 +15,13 @@
 :mod:`.path`              :func:`irls_path`, :func:`lam_max`
 :mod:`.history`           the iteration history; :mod:`.result` results and warnings
 :mod:`.schedules`         ε-schedules; :mod:`.reference` cvxpy references (lazy: cvxpy)
+:mod:`.rate`              the MM map's derivative and local rate; measured rates
 ========================  ==========================================================
 
 Never imports torch (nor cvxpy, until a reference is asked for).
 """
 
-from dualreg.solvers import schedules
+from dualreg.solvers import rate, schedules
 from dualreg.solvers.contract import FAMILY_METHODS, PENALTY_METHODS, check_penalty
 from dualreg.solvers.history import History, IterationRecord
 from dualreg.solvers.irls import irls
@@ -75,5 +76,6 @@ __all__ = [
     "irls_path",
     "lam_max",
     "prox_gradient",
+    "rate",
     "schedules",
 ]

@@ -380,3 +380,60 @@ def resolved(res, ref: np.ndarray, among: np.ndarray | None = None) -> np.ndarra
     ref = np.abs(np.asarray(ref, float))
     ok = band(res.replicas, ref.size) * np.asarray(res.coef_se, float) <= REL_TOL * ref
     return ok if among is None else ok & np.asarray(among, bool)
+
+
+# --------------------------------------------------------------------------- MM iterates (T11)
+def mm_iterates(X, y, w0, penalty, lam, eps, family="gaussian", steps=5000, stop=1e-15):
+    """Library MM steps (``dualreg.solvers.mm.eta_trick_update``, resolved at call time so that
+    a planted bug reaches them; no intercept) from w0 until the sup-norm step is ≤ ``stop`` ×
+    max(1, ‖w‖∞) or ``steps`` are done; the iterates as rows."""
+    import importlib
+
+    step = importlib.import_module("dualreg.solvers.mm").eta_trick_update
+    its = [np.asarray(w0, float)]
+    for _ in range(steps):
+        its.append(step(X, y, its[-1], penalty, lam, family=family, fit_intercept=False,
+                        eps=eps)[0])
+        if np.max(np.abs(its[-1] - its[-2])) <= stop * max(1.0, np.max(np.abs(its[-1]))):
+            break
+    return np.array(its)
+
+
+def eta_forms():
+    """(penalty, λ, Ω'(t), η̂(t), κ̂(t) = d log η̂/d log t) for ℓ1, LogSum(0.1), ℓ0.5 and MCP(3),
+    written out (docs/conventions.md §5), with a λ giving a few nonzeros on
+    :func:`scaled_problem`."""
+    from dualreg.penalties import L1, MCP, LogSum, Lp
+
+    return [
+        (L1(), 0.05, lambda t: np.ones_like(t), lambda t: t, lambda t: np.ones_like(t)),
+        (LogSum(0.1), 0.005, lambda t: 1.0 / (t + 0.1), lambda t: t * (t + 0.1),
+         lambda t: (2 * t + 0.1) / (t + 0.1)),
+        (Lp(0.5), 0.01, lambda t: t**-0.5, lambda t: t**1.5, lambda t: 1.5 * np.ones_like(t)),
+        (MCP(3.0, 1.0), 0.05, lambda t: np.maximum(1 - t / 3.0, 0.0),
+         lambda t: 3.0 * t / (3.0 - t), lambda t: 3.0 / (3.0 - t)),
+    ]
+
+
+# Mean A'(θ) and curvature A''(θ) written out (docs/conventions.md §1), not from the families.
+_WRITTEN_OUT_MOMENTS = {
+    "gaussian": (lambda th: th, np.ones_like),
+    "binomial": (lambda th: 1.0 / (1.0 + np.exp(-th)),
+                 lambda th: np.exp(-np.abs(th)) / (1.0 + np.exp(-np.abs(th))) ** 2),
+}
+
+
+def glm_grad_hess(family: str, X, y, w) -> tuple[np.ndarray, np.ndarray]:
+    """∇L and ∇²L of the mean loss (no intercept), written out."""
+    mean, curv = _WRITTEN_OUT_MOMENTS[family]
+    th = X @ w
+    return X.T @ (mean(th) - y) / X.shape[0], (X * curv(th)[:, None]).T @ X / X.shape[0]
+
+
+def ridge_start(X, y, family: str) -> np.ndarray:
+    """A dense start: the library MM step with the ridge penalty at λ = 0.1 (η̂ ≡ 1), iterated
+    (for gaussian one step is the ridge solution)."""
+    from dualreg.penalties import Ridge
+
+    return mm_iterates(X, y, np.zeros(X.shape[1]), Ridge(), 0.1, 0.0, family=family,
+                       steps=30)[-1]
