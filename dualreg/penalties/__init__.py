@@ -28,6 +28,7 @@ from dualreg.penalties.classical import (
 from dualreg.penalties.combinators import Floored, Rescaled, Smoothed
 from dualreg.penalties.hard_concrete import HardConcrete
 from dualreg.penalties.nonseparable import ARD, HardThreshold
+from dualreg.penalties.ranked import OrderedRidge, TopHalfRidge, TrimmedRidge
 from dualreg.penalties.rules import RulePenalty, from_eta_hat, from_keep_prob
 from dualreg.penalties.sparseout import Sparseout
 from dualreg.penalties.standout import Standout
@@ -54,6 +55,7 @@ __all__ = [
     "LogSum",
     "Lp",
     "NoEtaFormError",
+    "OrderedRidge",
     "Penalty",
     "Power",
     "Rescaled",
@@ -63,6 +65,8 @@ __all__ = [
     "Sparseout",
     "Standout",
     "TargetedDropout",
+    "TopHalfRidge",
+    "TrimmedRidge",
     "TwoLevelQuadratic",
     "VarDrop",
     "VarDropApprox",
