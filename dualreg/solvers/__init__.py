@@ -15,6 +15,7 @@
 :mod:`.path`              :func:`irls_path`, :func:`lam_max`
 :mod:`.history`           the iteration history; :mod:`.result` results and warnings
 :mod:`.schedules`         ε-schedules; :mod:`.reference` cvxpy references (lazy: cvxpy)
+:mod:`.frozen_scales`     frozen column scales vs the Fisher ridge on a GLM (proofs/T14)
 ========================  ==========================================================
 
 Never imports torch (nor cvxpy, until a reference is asked for).

@@ -214,6 +214,15 @@ def sparseout_patterns(d: int, delta: float) -> tuple[np.ndarray, np.ndarray]:
     return m / (1.0 - delta) - 1.0, np.prod(np.where(m > 0, 1.0 - delta, delta), axis=1)
 
 
+#: Sups of |A'''| and |A''''| on the segment [θ, θ + Δ]: constants for the logistic family,
+#: e^(θ + max(Δ, 0)) for poisson.
+_SUPS = {
+    "binomial": lambda theta, dlt: (np.full_like(dlt, LOGISTIC_SUP3),
+                                    np.full_like(dlt, LOGISTIC_SUP4)),
+    "poisson": lambda theta, dlt: (np.exp(theta + np.maximum(dlt, 0.0)),) * 2,
+}
+
+
 def enumerate_features(X, y, w, b, family, q, delta):
     """Exact E over the per-(sample, feature) Sparseout noise on x: the expected loss, the mean
     sampled gradient in w (both conventions: the noise is on x, its amplitude does not depend on
@@ -226,11 +235,7 @@ def enumerate_features(X, y, w, b, family, q, delta):
     loss = np.mean(A(theta[:, None] + dlt) @ prob - y * theta)
     r = a1(theta[:, None] + dlt) - y[:, None]
     grad = (X.T @ (r @ prob) + np.einsum("nk,nj,kj,k->j", r, amp, xi, prob)) / X.shape[0]
-    if family == "binomial":
-        sup3 = sup4 = np.ones_like(dlt)
-        sup3, sup4 = LOGISTIC_SUP3 * sup3, LOGISTIC_SUP4 * sup4
-    else:  # poisson: the sup of e^t over the segment [θ, θ + Δ]
-        sup3 = sup4 = np.exp(theta[:, None] + np.maximum(dlt, 0.0))
+    sup3, sup4 = _SUPS[family](theta[:, None], dlt)
     b3 = np.mean((sup3 * np.abs(dlt) ** 3) @ prob) / 6.0
     b4 = np.mean((sup4 * dlt**4) @ prob) / 24.0
     return loss, grad, b3, b4
