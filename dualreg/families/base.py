@@ -73,6 +73,12 @@ class Family(ABC):
     def curvature(self, theta: Array) -> Array:
         r""":math:`A''(\theta)` (the IRLS weights)."""
 
+    def third_derivative(self, theta: Array) -> Array:
+        r""":math:`A'''(\theta)` (the first-order gap between frozen column scales and the
+        Fisher ridge, proofs/T14). Not abstract, so that a family written before it still loads;
+        every registered family defines it."""
+        raise NotImplementedError(f"{self!r} defines no third derivative of A")
+
     @abstractmethod
     def fourth_derivative(self, theta: Array) -> Array:
         r""":math:`A''''(\theta)` (the second-order dropout gap of proofs/T2)."""

@@ -13,7 +13,7 @@ from dualreg.families.base import Array, Family
 class Binomial(Family):
     r"""Logistic regression: :math:`\ell_i = \log(1+e^{\theta_i}) - y_i\theta_i` (the log-loss),
     :math:`A' = \sigma`, :math:`A'' = \sigma(\theta)\sigma(-\theta) \le \tfrac14`,
-    :math:`A'''' = A''(1 - 6A'')`.
+    :math:`A''' = A''(1 - 2\sigma)`, :math:`A'''' = A''(1 - 6A'')`.
 
     ``y`` takes values in {0, 1}, or is a proportion in [0, 1] (the log-loss is the same convex
     function of θ; population labels y = σ(θ) make the MLE the generating coefficient). One
@@ -32,6 +32,10 @@ class Binomial(Family):
     def curvature(self, theta: Array) -> Array:
         theta = np.asarray(theta, dtype=float)
         return expit(theta) * expit(-theta)
+
+    def third_derivative(self, theta: Array) -> Array:
+        theta = np.asarray(theta, dtype=float)
+        return self.curvature(theta) * (expit(-theta) - expit(theta))
 
     def fourth_derivative(self, theta: Array) -> Array:
         a2 = self.curvature(theta)

@@ -32,6 +32,9 @@ class Gaussian(Family):
     def curvature(self, theta: Array) -> Array:
         return np.ones_like(np.asarray(theta, dtype=float))
 
+    def third_derivative(self, theta: Array) -> Array:
+        return np.zeros_like(np.asarray(theta, dtype=float))
+
     def fourth_derivative(self, theta: Array) -> Array:
         return np.zeros_like(np.asarray(theta, dtype=float))
 

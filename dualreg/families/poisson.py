@@ -22,6 +22,7 @@ class Poisson(Family):
 
     mean = log_partition
     curvature = log_partition
+    third_derivative = log_partition
     fourth_derivative = log_partition
 
     def link_of_mean(self, mu: float) -> float:

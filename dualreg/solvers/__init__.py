@@ -16,6 +16,7 @@
 :mod:`.history`           the iteration history; :mod:`.result` results and warnings
 :mod:`.schedules`         ε-schedules; :mod:`.reference` cvxpy references (lazy: cvxpy)
 :mod:`.rate`              the MM map's derivative and local rate; measured rates
+:mod:`.frozen_scales`     frozen column scales vs the Fisher ridge on a GLM (proofs/T14)
 ========================  ==========================================================
 
 Never imports torch (nor cvxpy, until a reference is asked for).
