@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from dualreg.cli import main
-from dualreg.plots.check import Close, SeedMeans, Skip, TableCI, compare_file
+from dualreg.plots.check import Close, MonteCarlo, SeedMeans, Skip, TableCI, compare_file
 
 TABLE = ("method,test_error,test_error_ci,seeds\n"
          "A,0.10,0.02,3\n"
@@ -70,6 +70,25 @@ def test_seed_means_and_skip(tmp_path):
     far = json.dumps({"net": {"h": [0.60, 0.61, 0.62], "epochs": 4}, "trace": [1, 2]})
     moved = _compare(tmp_path, "s.json", ref, far, rules)
     assert [m.split(":")[0] for m in moved] == ["s.json/net/h", "s.json/net/epochs"]
+
+
+def test_monte_carlo_rule(tmp_path):
+    rules = (MonteCarlo("m.json/mc/*", "mc", derived=("z",)),)
+    entry = {"q": 1.5, "mean": [1.0, 0.01], "se": [0.01, 0.002], "z": [0.5, 1.0],
+             "exact": [1.001, 0.0]}
+    ref = json.dumps({"mc": [entry]})
+    # another path of the same Monte Carlo: means within 5·√(se² + se²), SE within 4×, z ± 7
+    other = dict(entry, mean=[1.06, 0.0], se=[0.012, 0.007], z=[5.5, -5.0])
+    assert _compare(tmp_path, "m.json", ref, json.dumps({"mc": [other]}), rules) == []
+    far = dict(entry, mean=[1.08, 0.01], se=[0.01, 0.0004], z=[0.5, 9.0], exact=[1.0011, 0.0],
+               q=2.0)
+    moved = _compare(tmp_path, "m.json", ref, json.dumps({"mc": [far]}), rules)
+    assert sorted(m.split(":")[0] for m in moved) == [
+        "m.json/mc/0/exact/0", "m.json/mc/0/mean/0", "m.json/mc/0/q", "m.json/mc/0/se/1",
+        "m.json/mc/0/z/1"]
+    fewer = dict(entry, mean=[1.0])
+    assert "changed shape" in _compare(tmp_path, "m.json", ref, json.dumps({"mc": [fewer]}),
+                                       rules)[0]
 
 
 def test_missing_files_are_differences(tmp_path):

@@ -10,6 +10,11 @@ first whose pattern matches a value's path (``<file>/<json keys or row/column>``
   float64 Monte Carlo).
 - :class:`SeedMeans` — the value is a list over training seeds: the two means must agree within
   ``k·√(h_ref² + h_new²) + atol``, h the half-width of each side's 95 % Student-t interval.
+- :class:`MonteCarlo` — an object holding Monte-Carlo means beside their standard errors:
+  each mean within ``k·√(se_ref² + se_new²)``, each SE within a factor, statistics derived from
+  the same replicas (z-scores) within an absolute band. A seeded Monte Carlo repeats itself
+  bit for bit only where every rounding repeats: one last-digit difference that flips a mask
+  sends a replica along another path, as random as the first.
 - :class:`TableCI` — a CSV table with a column ``X_ci`` (that half-width) beside each column
   ``X`` of means: the same bound on every such pair, exact on the other cells.
 - :class:`Skip` — not compared (e.g. one seed's training trajectory, which floating-point
@@ -62,6 +67,28 @@ class SeedMeans:
 
 
 @dataclass(frozen=True)
+class MonteCarlo:
+    """A JSON object with Monte-Carlo means (key ``mean``) and their standard errors (``se``).
+
+    Two runs that part ways are two independent Monte-Carlo estimates of one mean: their
+    difference over √(se_ref² + se_new²) is close to N(0, 1), beyond ``k`` = 5 with probability
+    6e-7 per value. The SE is itself a sample SD over the replicas, heavy-tailed near a
+    coefficient whose noise diverges at 0: it must agree within the factor ``se_factor``.
+    ``derived`` keys (z-scores, in SE units) may move by ``derived_atol``; every other key
+    is exact up to float64 rounding.
+    """
+
+    pattern: str
+    why: str
+    mean: str = "mean"
+    se: str = "se"
+    derived: tuple[str, ...] = ()
+    k: float = 5.0
+    se_factor: float = 4.0
+    derived_atol: float = 5.0 * math.sqrt(2.0)
+
+
+@dataclass(frozen=True)
 class TableCI:
     pattern: str
     why: str
@@ -75,7 +102,7 @@ class Skip:
     why: str
 
 
-Rule = Close | SeedMeans | TableCI | Skip
+Rule = Close | SeedMeans | MonteCarlo | TableCI | Skip
 DEFAULT = Close("*", rtol=1e-9, atol=1e-12, why="float64 computation: only the platform's "
                 "rounding (≲ 1e-13 relative) may differ")
 
@@ -100,6 +127,9 @@ def _number(x: Any) -> float | None:
 def _leaves(obj: Any, path: str, rules: Sequence[Rule]) -> Iterator[tuple[str, Any, Rule]]:
     """(path, value, rule) of every leaf; a list under a SeedMeans rule is one leaf."""
     rule = _rule(path, rules)
+    if isinstance(rule, MonteCarlo) and isinstance(obj, dict) and rule.mean in obj:
+        yield path, obj, rule
+        return
     if isinstance(obj, list) and isinstance(rule, SeedMeans) and all(
             _number(v) is not None for v in obj):
         yield path, obj, rule
@@ -115,6 +145,39 @@ def _leaves(obj: Any, path: str, rules: Sequence[Rule]) -> Iterator[tuple[str, A
 
 def _same(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def _compare_monte_carlo(path: str, ref: dict, new: Any, rule: MonteCarlo) -> list[str]:
+    if not isinstance(new, dict) or set(new) != set(ref):
+        return [f"{path}: keys {sorted(ref)} → {sorted(new) if isinstance(new, dict) else new!r}"]
+    out = []
+    shape = {k: np.shape(ref[k]) for k in (rule.mean, rule.se, *rule.derived)}
+    if any(np.shape(new[k]) != s for k, s in shape.items()):
+        return [f"{path}: the Monte-Carlo arrays changed shape"]
+    m_ref, m_new = np.asarray(ref[rule.mean], float), np.asarray(new[rule.mean], float)
+    s_ref, s_new = np.asarray(ref[rule.se], float), np.asarray(new[rule.se], float)
+    tol = rule.k * np.hypot(s_ref, s_new) + 1e-12 * np.abs(m_ref)
+    for i in np.flatnonzero(~(np.abs(m_new - m_ref) <= tol)):
+        out.append(f"{path}/{rule.mean}/{i}: {float(m_ref.flat[i])!r} → "
+                   f"{float(m_new.flat[i])!r} "
+                   f"(tolerance {tol.flat[i]:.3g} = {rule.k:g} combined SE: {rule.why})")
+    ratio = np.maximum(s_new, 1e-300) / np.maximum(s_ref, 1e-300)
+    for i in np.flatnonzero(~((ratio <= rule.se_factor) & (ratio >= 1 / rule.se_factor))):
+        out.append(f"{path}/{rule.se}/{i}: {float(s_ref.flat[i])!r} → "
+                   f"{float(s_new.flat[i])!r} (a factor {rule.se_factor:g} allowed: {rule.why})")
+    for key in rule.derived:
+        a, b = np.asarray(ref[key], float), np.asarray(new[key], float)
+        for i in np.flatnonzero(~(np.abs(b - a) <= rule.derived_atol)):
+            out.append(f"{path}/{key}/{i}: {float(a.flat[i])!r} → {float(b.flat[i])!r} (tolerance "
+                       f"{rule.derived_atol:.3g} in SE units: {rule.why})")
+    for key in sorted(set(ref) - {rule.mean, rule.se, *rule.derived}):
+        new_leaves = {p: v for p, v, _ in _leaves(new[key], f"{path}/{key}", ())}
+        for sub, value, _ in _leaves(ref[key], f"{path}/{key}", ()):
+            msg = (f"{sub}: missing now" if sub not in new_leaves
+                   else _compare_leaf(sub, value, new_leaves[sub], DEFAULT))
+            if msg:
+                out.append(msg)
+    return out
 
 
 def _compare_leaf(path: str, ref: Any, new: Any, rule: Rule) -> str | None:
@@ -209,10 +272,14 @@ def compare_file(name: str, ref: Path, new: Path, rules: Sequence[Rule]) -> list
         out.append(f"{name}: structure changed ({len(gone)} values gone, e.g. "
                    f"{gone[:2]}; {len(added)} new, e.g. {added[:2]})")
     for path, value, rule in ref_leaves:
-        if path in new_map:
-            msg = _compare_leaf(path, value, new_map[path], rule)
-            if msg:
-                out.append(msg)
+        if path not in new_map:
+            continue
+        if isinstance(rule, MonteCarlo) and isinstance(value, dict):
+            out += _compare_monte_carlo(path, value, new_map[path], rule)
+            continue
+        msg = _compare_leaf(path, value, new_map[path], rule)
+        if msg:
+            out.append(msg)
     return out
 
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from dualreg import datasets
 from dualreg.plots._common import Context, Output, mean_ci, pyplot
-from dualreg.plots.check import Close, SeedMeans
+from dualreg.plots.check import Close, MonteCarlo, SeedMeans
 from dualreg.plots.registry import figure
 
 W_TRUE = np.array([2.0, -1.5, 1.0, 0.7, -0.4, 0.25, 0.1, -0.05])
@@ -221,6 +221,9 @@ def net_panel(ctx: Context, bar) -> dict:
     order=3,
     uses_mnist=True,
     check=(SeedMeans("sparseout.json/network/*", "trained networks, one value per seed"),
+           MonteCarlo("sparseout.json/linear/monte_carlo/*", derived=("z",),
+                      why="Sparseout's Monte Carlo near w = 0, where the noise factor "
+                      "|w|^((q−2)/2) amplifies a last-digit difference into another path"),
            Close("sparseout.json/*", rtol=1e-6, atol=1e-9,
                  why="seeded float64 Monte Carlo of a linear model: rounding moves it by "
                  "~1e-12 unless a Bernoulli mask falls the other way")),
