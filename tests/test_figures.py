@@ -216,6 +216,7 @@ def test_same_seed_gives_identical_data_files(quick_run):
         (["figures", "--only", "penalties", "bogus"], "unknown figure 'bogus'"),
         (["figures", "--device", "tpu"], "invalid choice"),
         (["figures", "--seed", "x"], "invalid int value"),
+        (["figures", "--quick", "--paper-budget"], "exclude each other"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(argv, fragment, capsys, tmp_path):
@@ -224,6 +225,34 @@ def test_user_errors_are_one_line_exit_2(argv, fragment, capsys, tmp_path):
     assert len(err.splitlines()) == 1 and err.startswith("dualreg: error:"), err
     assert fragment in err
     assert not (tmp_path / "f").exists()
+
+
+def test_case_study_budgets():
+    from dualreg.plots.case_study import budget
+
+    # shipped images: 10,000 steps with lr x 7.5; the paper's 75,000 steps at lr x 1 with
+    # --paper-budget (3,200 images = 25 steps an epoch); full MNIST: 200 epochs unscaled
+    assert budget(3200, full_mnist=False, quick=False) == (400, 7.5)
+    assert budget(3200, full_mnist=False, quick=False, paper=True) == (3000, 1.0)
+    assert budget(48000, full_mnist=True, quick=False, paper=True) == (200, 1.0)
+    assert budget(3200, full_mnist=False, quick=True, paper=True) == (3, 1.0)
+
+
+def test_paper_budget_is_recorded_only_where_a_figure_has_one(tmp_path, monkeypatch):
+    import dualreg.plots as plots
+
+    commands = {}
+
+    def fake_run(names, ctx, command, stream=None):
+        assert ctx.paper_budget
+        commands.update({n: command(n) for n in names})
+        return {}
+
+    monkeypatch.setattr(plots, "run", fake_run)
+    assert main(["figures", "--only", "case-study", "penalties", "--paper-budget",
+                 "--no-progress", "--out", str(tmp_path)]) == 0
+    assert "--paper-budget" in commands["case-study"]
+    assert "--paper-budget" not in commands["penalties"]
 
 
 def test_missing_mnist_files_are_a_user_error(capsys, tmp_path):

@@ -48,6 +48,9 @@ class Context:
     jobs : int
         Worker processes for the independent training runs of a figure (results do not
         depend on it, :mod:`dualreg.plots._parallel`).
+    paper_budget : bool
+        Train at the papers' full step budgets whatever the data (the case study: 75,000 Adam
+        steps at the paper's learning rates).
     """
 
     out: Path = Path("figures")
@@ -57,6 +60,7 @@ class Context:
     mnist: Path | None = None
     progress: bool = True
     jobs: int = 1
+    paper_budget: bool = False
 
     def rng(self, *salt: int) -> np.random.Generator:
         """A numpy generator for this seed and ``salt`` (same seed and salt, same numbers)."""

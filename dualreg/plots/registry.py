@@ -37,6 +37,8 @@ class FigureSpec:
         ``make(ctx) -> Output``.
     uses_mnist : bool
         Trains on MNIST (the shipped images, or ``--mnist DIR``).
+    paper_budget : bool
+        Has a ``--paper-budget`` mode (``Context.paper_budget``): the paper's full step budget.
     check : tuple of rules
         How closely a regeneration must reproduce each data value
         (:mod:`dualreg.plots.check`; unmatched values: ``check.DEFAULT``).
@@ -51,6 +53,7 @@ class FigureSpec:
     make: Make = field(repr=False)
     check: tuple = ()
     uses_mnist: bool = False
+    paper_budget: bool = False
 
     def load(self) -> Make:
         """The module's ``make`` function."""
@@ -63,7 +66,7 @@ FIGURES: dict[str, FigureSpec] = {}
 
 
 def figure(name: str, *, title: str, shows: str, claims: Sequence[str], order: int,
-           check: Sequence = (), uses_mnist: bool = False):
+           check: Sequence = (), uses_mnist: bool = False, paper_budget: bool = False):
     """Register the decorated ``make(ctx) -> Output`` as the figure ``name``; ``check`` lists
     the rules of ``dualreg figures --check`` for its data (:mod:`dualreg.plots.check`)."""
 
@@ -72,7 +75,7 @@ def figure(name: str, *, title: str, shows: str, claims: Sequence[str], order: i
             raise ValueError(f"figure {name!r} registered twice")
         module = make.__module__.rsplit(".", 1)[-1]
         _REGISTERED[name] = FigureSpec(name, module, title, shows, tuple(claims), order, make,
-                                      tuple(check), uses_mnist)
+                                      tuple(check), uses_mnist, paper_budget)
         FIGURES.clear()
         FIGURES.update(sorted(_REGISTERED.items(), key=lambda kv: kv[1].order))
         return make
