@@ -236,7 +236,7 @@ def ard_mm(ctx: Context) -> Iterator[Measurement]:
                                            / np.max(np.abs(gmat))))
     yield Measurement("40 library MM steps from η = |w|: max rise of J / max(1, |J|)", rise,
                       1e-12, "MM: J(η^{t+1}) ≤ J(η^t) exactly; J is a sum of ≲ 10 terms of size "
-                      "≲ 10, rounded to ~1e-14 (measured ≤ 3e-14 over 20 seeds); a wrong "
+                      "≲ 10, rounded to ~1e-14 (measured ≤ 2e-14 over 20 seeds); a wrong "
                       "power (|w|/z) makes J rise by ≳ 1e-3")
     yield Measurement("each iterate = argmin of the majoriser: max |η_j√z_j(prev)/|w_j| − 1|",
                       maj, 1e-14 * max(cond, 1e4),
