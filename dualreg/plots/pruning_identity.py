@@ -244,7 +244,7 @@ def _summary(data: dict) -> str:
     g, b, rate = data["gaussian"], data["logistic"], data["rate"]
     i, j = _at(g, 0.5), _at(b, 0.5)
     return (
-        "Measured ΔL equals the identity's 2P_T + R to "
+        "The loss increase of pruning T equals the identity's 2P_T + R to "
         f"{max(g['rel_deviation']):.1e} (gaussian) and {max(b['rel_deviation']):.1e} "
         "(logistic) relative, at every γ; at γ = 0.5 (a = 0.5) pruning the targeted set costs "
         f"{g['measured'][i]:.3g} against {g['contrast'][i]:.3g} for the least-squares fit "
@@ -290,13 +290,16 @@ def _identity_axes(ax, panel: dict, title: str, contrast_label: str):
     shows=(
         "proofs/T12 on seeded gaussian designs (d = 40, column scales spread over 10, "
         "equicorrelated ρ = 0.3, |w| spread over two decades, 0.02 to 2). Left: gaussian, "
-        "n = 400, a = 0.5: at the rank-consistent trimmed-ridge fixed point for each targeted "
+        "n = 400, noise 0.5, a = 0.5: at the rank-consistent trimmed-ridge fixed point "
+        "(trimmed_ridge_point, then three Newton steps on its set) for each targeted "
         "fraction γ = 0.05 … 0.95, the measured loss increase of pruning T against the "
         "identity 2P_T + R, its first-order part 2P_T and the bounds (2 + κ∓/r)P_T, with the "
         "least-squares fit pruned by magnitude for contrast. Middle: the same for a logistic "
-        "model (n = 1000, c fixed at the null model's curvature, R by 16-node Gauss–Legendre, "
+        "model (n = 1000, w halved, c fixed at the null model's curvature ¼‖X_j‖²/n, R by "
+        "16-node Gauss–Legendre, "
         "contrast: the unpenalised fit). Right: r·ΔL against r = a/(1 − a), a = 0.05 … 0.999, "
-        "for the gaussian γ = 0.5 set held fixed, with its limit ‖C_T^{-1/2}∇_T L(u_K*)‖² and "
+        "for the gaussian γ = 0.5 set (of a = 0.5) held fixed, with its limit "
+        "‖C_T^{-1/2}∇_T L(u_K*)‖² and "
         "r times the a-priori bound. Log axes; deterministic float64, nothing trained."
     ),
     claims=("T12.pruning-identity", "T12.pruning-bounds", "T12.pruning-rate"),
