@@ -193,6 +193,29 @@ def test_paths_start_empty_and_grow(quick_run):
     assert lasso["nonzero"][0] == 0 and lasso["nonzero"][-1] == 10
 
 
+def test_pruning_identity_data_obeys_t12(quick_run):
+    """proofs/T12 on the figure's data: measured ΔL = 2P_T + R, inside the κ bounds, at
+    rank-consistent fixed points; r·ΔL near its limit at r = 999; listed after
+    targeted-pruning."""
+    out, _ = quick_run
+    data = json.loads((out / "pruning-identity.json").read_text(encoding="utf-8"))
+    for model, tol in (("gaussian", 1e-10), ("logistic", 1e-8)):
+        p = {k: np.asarray(v, float) for k, v in data[model].items()
+             if k not in ("full_fit_loss",)}
+        np.testing.assert_allclose(p["measured"], p["predicted"], rtol=tol, err_msg=model)
+        np.testing.assert_allclose(p["first_order"], 2 * p["penalty"], rtol=0)
+        assert np.all(p["lower"] <= p["measured"] * (1 + 1e-9)), model
+        assert np.all(p["measured"] <= p["upper"] * (1 + 1e-9)), model
+        assert np.all(p["rank_consistent"] == 1) and np.all(p["stationarity"] < 1e-12), model
+        assert list(p["pruned"]) == [int(np.floor(g * 40 + 1e-12)) for g in p["gamma"]]
+    rate = data["rate"]
+    assert abs(rate["r_measured"][-1] / rate["limit"] - 1) < 1e-2
+    assert np.all(np.diff(rate["r_measured"]) > 0)  # r·ΔL rises to its limit
+    assert np.all(np.asarray(rate["r_a_priori"]) >= np.asarray(rate["r_measured"]))
+    names = list(FIGURES)
+    assert names.index("pruning-identity") == names.index("targeted-pruning") + 1
+
+
 # --------------------------------------------------------------------------- reproducibility
 def test_same_seed_gives_identical_data_files(quick_run):
     """Re-make the torch-trained figures with the same seed into the same folder: byte-identical
