@@ -303,7 +303,7 @@ def _identity_axes(ax, panel: dict, title: str, contrast_label: str):
         "r times the a-priori bound. Log axes; deterministic float64, nothing trained."
     ),
     claims=("T12.pruning-identity", "T12.pruning-bounds", "T12.pruning-rate"),
-    order=7.5,  # right after targeted-pruning (7), before ydrop-width (8)
+    order=8,  # right after targeted-pruning
     check=(
         Close("pruning-identity.json/*/rel_deviation/*", rtol=0.0, atol=1e-8,
               why="|measured − predicted|/measured is rounding: the measured ΔL is a difference "

@@ -136,7 +136,7 @@ def train(width: int, method: str, data: _mlp.Split, steps: int, ctx: Context, s
         "distribution of m_j/m̄ at the widest layer. Mean of 3 training seeds, min–max shaded."
     ),
     claims=("T8.ydrop-denser", "T8.conductance-identity"),
-    order=8,
+    order=9,
     uses_mnist=True,
     check=(
         SeedMeans("ydrop-width.json/results/*",
