@@ -45,7 +45,7 @@ GAMMA = 0.75
 DROPOUT = 0.5  # ≈ p·γ = 0.495, the fraction of weights targeted dropout drops on average
 LR = 1e-3
 STEPS = 3000  # 120 epochs of the 3,200 shipped training images
-QUICK_STEPS = 30
+QUICK_STEPS = 10
 SEEDS = 3
 QUICK_SEEDS = 2
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
