@@ -30,6 +30,7 @@ numpy and scipy only.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ import numpy as np
 from dualreg._validation import check_scalar
 from dualreg.families import model
 from dualreg.families.base import Family, get_family
+from dualreg.solvers.result import ConvergenceWarning
 
 __all__ = ["PruningCost", "pruning_cost", "raw_weights", "targeted_set", "trimmed_ridge_point"]
 
@@ -275,7 +277,14 @@ def trimmed_ridge_point(X: Any, y: Any, r: float, gamma: float | None = None,
 
         res = minimize(fun, u0, jac=True, hess=hess, method="trust-exact",
                        options={"gtol": gtol, "maxiter": 500})
+        residual = float(np.max(np.abs(fun(res.x)[1]), initial=0.0))
+        if not res.success and residual > 1e-8 * scale:
+            warnings.warn(f"trimmed_ridge_point: the solve stopped with gradient {residual:.3g} "
+                          f"after {res.nit} iterations ({res.message})", ConvergenceWarning,
+                          stacklevel=3)
         return res.x
+
+    scale = max(1.0, float(np.max(np.abs(X.T @ (fam.mean(np.zeros(n)) - y) / n))))
 
     u = np.zeros(d)
     if pruned is not None:

@@ -72,3 +72,19 @@ def test_trimmed_ridge_point_needs_one_set_rule():
         trimmed_ridge_point(X, y, 1.0)
     with pytest.raises(ValueError, match="exactly one of gamma"):
         trimmed_ridge_point(X, y, 1.0, gamma=0.5, pruned=[0])
+
+
+def test_an_unconverged_solve_warns_with_its_gradient(monkeypatch):
+    import scipy.optimize
+    from scipy.optimize import OptimizeResult
+
+    from dualreg.solvers import ConvergenceWarning
+
+    def stalled(fun, x0, **kwargs):
+        return OptimizeResult(x=np.asarray(x0, float), success=False, nit=500,
+                              message="maximum iterations")
+
+    monkeypatch.setattr(scipy.optimize, "minimize", stalled)
+    X, y = _orthogonal([1.0, 2.0], [0.5, 1.0])
+    with pytest.warns(ConvergenceWarning, match="gradient .* after 500 iterations"):
+        trimmed_ridge_point(X, y, 1.0, pruned=[0])
