@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from dualreg import __version__
+
 
 class UserError(Exception):
     """A mistake in the command line: reported in one line, exit status 2."""
@@ -49,6 +51,7 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
 def _build_parser() -> _Parser:
     parser = _Parser(prog="dualreg", description="Adaptive dropout and regularization: "
                      "penalty calculators and the verification suite.")
+    parser.add_argument("--version", action="version", version=f"dualreg {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     pen = sub.add_parser("penalty", help="evaluate the faces of a penalty")

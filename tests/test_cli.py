@@ -122,3 +122,15 @@ def test_seeds_run_reports_pass_rates_and_fails_on_any_seed(tmp_path, capsys, mo
                  "--out", str(out)]) == 1
     printed = capsys.readouterr().out
     assert "1/2 seeds" in printed and "T1.plant  only at seed 2  seed 2: 1 > 0.5" in printed
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    import dualreg
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dualreg {version('dualreg')}"
+    assert dualreg.__version__ == version("dualreg")
