@@ -46,3 +46,38 @@ def test_readme_python_quick_start_runs():
     assert blocks, "the README has no Python quick start"
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+def _parsed_tables(text):
+    """Every table as a list of rows of cell texts, as a CommonMark + tables parser reads it."""
+    from markdown_it import MarkdownIt
+
+    tables, cell_open = [], False
+    for tok in MarkdownIt("commonmark").enable("table").parse(text):
+        if tok.type == "table_open":
+            tables.append([])
+        elif tok.type == "tr_open":
+            tables[-1].append([])
+        elif tok.type in ("th_open", "td_open"):
+            tables[-1][-1].append("")
+            cell_open = True
+        elif tok.type in ("th_close", "td_close"):
+            cell_open = False
+        elif tok.type == "inline" and cell_open:
+            tables[-1][-1][-1] = tok.content
+    return tables
+
+
+def test_readme_tables_parse_into_their_cells():
+    # GitHub renders with a CommonMark + tables parser: an unescaped | inside a cell (as in
+    # |w|) splits it, and the parser drops the cells beyond the header's count — so the row
+    # keeps its width but its cells are wrong (['L1', '', 'w', '', '']).
+    tables = _parsed_tables(README.read_text(encoding="utf-8"))
+    assert tables, "no table parsed"
+    for table in tables:
+        for row in table:
+            assert len(row) == len(table[0]) and all(c.strip() for c in row), row
+    catalogue = next(t for t in tables if t[0][0] == "name" and len(t) > 10)
+    expected = [[f"`{name}`", e.omega, e.eta_hat, e.curvature, e.origin]
+                for name, e in CATALOGUE.items()]
+    assert [[c.replace("\\|", "|") for c in row] for row in catalogue[1:]] == expected

@@ -369,10 +369,10 @@ def get(name: str, **params: Any) -> Penalty:
 
 
 def markdown_table() -> str:
-    """The README's catalogue table (name, Ω, η̂, class, origin)."""
+    """The README's catalogue table (name, Ω, η̂, class, origin); a ``|`` inside a cell (as in
+    |w|) is escaped so that the table keeps its five columns."""
     rows = ["| name | Ω(w) (λ = c = 1) | η̂(w) | class | from |", "|---|---|---|---|---|"]
     for name, entry in CATALOGUE.items():
-        rows.append(
-            f"| `{name}` | {entry.omega} | {entry.eta_hat} | {entry.curvature} | {entry.origin} |"
-        )
+        cells = [f"`{name}`", entry.omega, entry.eta_hat, entry.curvature, entry.origin]
+        rows.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
