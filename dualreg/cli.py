@@ -64,6 +64,12 @@ def _build_parser() -> _Parser:
     pen.add_argument("--lam", type=float, default=1.0, help="λ for the keep probability")
     pen.add_argument("--c", type=float, default=1.0, help="column scale c")
     pen.add_argument("--plot", metavar="FILE.png", help="draw the four faces to this file")
+    pen.add_argument("--wmax", type=float, default=5.0,
+                     help="--plot draws |w| in [0, WMAX] (default 5)")
+    fmt = pen.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true",
+                     help="print the faces as JSON (inf as the string \"inf\", n/a as null)")
+    fmt.add_argument("--csv", action="store_true", help="print the faces as CSV")
 
     ver = sub.add_parser(
         "verify", help="run the verification suite",
@@ -162,15 +168,25 @@ def _cmd_penalty(args: argparse.Namespace) -> int:
             raise ValueError(f"--lam must be >= 0, got {args.lam}")
         if args.c <= 0 or not np.isfinite(args.c):
             raise ValueError(f"--c must be > 0, got {args.c}")
+        if not (args.wmax > 0 and np.isfinite(args.wmax)):
+            raise ValueError(f"--wmax must be a finite number > 0, got {args.wmax}")
         if not penalty.separable:
             eta = penalty.eta_hat(w)
+            alpha = penalty.keep_prob(w, args.lam, args.c)
+            if args.json or args.csv:
+                _print_faces(penalty, args, {"w": w, "eta_hat": eta, "keep_prob": alpha},
+                             {"total": float(penalty.total(w))})
+                return 0
             print(f"{penalty!r}: total Ω(w) = {penalty.total(w):.6g}")
-            print("η̂ =", np.array2string(eta), " α =",
-                  np.array2string(penalty.keep_prob(w, args.lam, args.c)))
+            print("η̂ =", np.array2string(eta), " α =", np.array2string(alpha))
             return 0
         rows = _penalty_rows(penalty, w, args.lam, args.c)
     except ValueError as err:
         raise UserError(str(err)) from err
+    if args.json or args.csv:
+        table = np.asarray(rows, dtype=float).reshape(-1, len(FACE_COLUMNS))
+        _print_faces(penalty, args, {k: table[:, j] for j, k in enumerate(FACE_COLUMNS)}, {})
+        return 0
     print(f"{penalty!r}  class: {penalty.curvature_class}  λ = {args.lam:g}, c = {args.c:g}")
     print(f"{'w':>12} {'Ω(w)':>14} {'Ω′(w)':>14} {'η̂(w)':>14} {'f(η̂)':>14} {'α':>12}")
     for row in rows:
@@ -181,9 +197,33 @@ def _cmd_penalty(args: argparse.Namespace) -> int:
     if not penalty.has_eta_form:
         print("f(η̂) is n/a: the penalty is superquadratic and has no η-form")
     if args.plot:
-        _plot_faces(penalty, args.plot, args.lam, args.c)
+        _plot_faces(penalty, args.plot, args.lam, args.c, args.wmax)
         print(f"wrote {args.plot}")
     return 0
+
+
+FACE_COLUMNS = ("w", "value", "derivative", "eta_hat", "dual", "keep_prob")
+
+
+def _print_faces(penalty, args: argparse.Namespace, columns: dict, extra: dict) -> None:
+    """The faces as JSON (one object, inf as "inf", n/a as null) or CSV (one row per w)."""
+    import csv
+    import json
+
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(list(columns))
+        for values in zip(*columns.values(), strict=True):
+            writer.writerow([repr(float(v)) for v in values])
+        return
+
+    def encode(v: float) -> float | str | None:
+        v = float(v)
+        return v if np.isfinite(v) else (None if np.isnan(v) else ("inf" if v > 0 else "-inf"))
+
+    record = {"penalty": repr(penalty), "class": penalty.curvature_class, "lam": args.lam,
+              "c": args.c, **extra, **{k: [encode(v) for v in col] for k, col in columns.items()}}
+    print(json.dumps(record, ensure_ascii=False))
 
 
 def _penalty_rows(penalty, w, lam, c):
@@ -193,7 +233,7 @@ def _penalty_rows(penalty, w, lam, c):
     return list(zip(w, value, slope, eta, dual, alpha, strict=True))
 
 
-def _plot_faces(penalty, path: str, lam: float, c: float) -> None:
+def _plot_faces(penalty, path: str, lam: float, c: float, wmax: float = 5.0) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -201,7 +241,7 @@ def _plot_faces(penalty, path: str, lam: float, c: float) -> None:
 
     from dualreg import _io
 
-    w = np.linspace(0.0, 5.0, 400)
+    w = np.linspace(0.0, wmax, 400)
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), constrained_layout=True)
     axes[0].plot(w, penalty.value(w) - penalty.value(0.0))
     axes[0].set(title="Ω(w) − Ω(0)", xlabel="|w|")

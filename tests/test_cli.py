@@ -134,3 +134,33 @@ def test_version(capsys):
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"dualreg {version('dualreg')}"
     assert dualreg.__version__ == version("dualreg")
+
+
+def test_penalty_json_and_csv_match_the_library(capsys):
+    import csv
+    import io
+
+    from dualreg.penalties import MCP
+
+    w = [0.0, 1.0, 5.0]  # 5 > b = 3: η̂ = +inf there
+    assert main(["penalty", "MCP", "--w", *map(str, w), "--lam", "2", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    p = MCP()
+    assert record["penalty"] == repr(p) and record["lam"] == 2.0
+    assert record["eta_hat"][2] == "inf"
+    np.testing.assert_allclose(record["value"], p.value(np.array(w)), rtol=1e-15)
+    np.testing.assert_allclose(record["keep_prob"], p.keep_prob(np.array(w), 2.0, 1.0))
+    assert main(["penalty", "MCP", "--w", *map(str, w), "--lam", "2", "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [float(r["eta_hat"]) for r in rows] == [float(v) if v != "inf" else np.inf
+                                                   for v in record["eta_hat"]]
+    assert [float(r["derivative"]) for r in rows] == record["derivative"]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["penalty", "LogSum", "--json", "--csv"], "not allowed with"),
+    (["penalty", "LogSum", "--wmax", "0", "--plot", "x.png"], "--wmax must be"),
+])
+def test_penalty_output_flags_are_checked(argv, fragment, capsys):
+    assert main(argv) == 2
+    assert fragment in capsys.readouterr().err
