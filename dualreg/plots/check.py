@@ -12,7 +12,7 @@ first whose pattern matches a value's path (``<file>/<json keys or row/column>``
   ``k·√(h_ref² + h_new²) + atol``, h the half-width of each side's 95 % Student-t interval.
 - :class:`MonteCarlo` — an object holding Monte-Carlo means beside their standard errors:
   each mean within ``k·√(se_ref² + se_new²)``, each SE within a factor, statistics derived from
-  the same replicas (z-scores) within an absolute band. A seeded Monte Carlo repeats itself
+  them (z-scores) only finite. A seeded Monte Carlo repeats itself
   bit for bit only where every rounding repeats: one last-digit difference that flips a mask
   sends a replica along another path, as random as the first.
 - :class:`TableCI` — a CSV table with a column ``X_ci`` (that half-width) beside each column
@@ -74,8 +74,9 @@ class MonteCarlo:
     difference over √(se_ref² + se_new²) is close to N(0, 1), beyond ``k`` = 5 with probability
     6e-7 per value. The SE is itself a sample SD over the replicas, heavy-tailed near a
     coefficient whose noise diverges at 0: it must agree within the factor ``se_factor``.
-    ``derived`` keys (z-scores, in SE units) may move by ``derived_atol``; every other key
-    is exact up to float64 rounding.
+    ``derived`` keys (z-scores) are functions of the means and SEs checked above — a z-score
+    scales as 1/SE, so it may move by the SE's factor — and must only be finite; every other
+    key is exact up to float64 rounding.
     """
 
     pattern: str
@@ -85,7 +86,6 @@ class MonteCarlo:
     derived: tuple[str, ...] = ()
     k: float = 5.0
     se_factor: float = 4.0
-    derived_atol: float = 5.0 * math.sqrt(2.0)
 
 
 @dataclass(frozen=True)
@@ -165,11 +165,10 @@ def _compare_monte_carlo(path: str, ref: dict, new: Any, rule: MonteCarlo) -> li
     for i in np.flatnonzero(~((ratio <= rule.se_factor) & (ratio >= 1 / rule.se_factor))):
         out.append(f"{path}/{rule.se}/{i}: {float(s_ref.flat[i])!r} → "
                    f"{float(s_new.flat[i])!r} (a factor {rule.se_factor:g} allowed: {rule.why})")
-    for key in rule.derived:
-        a, b = np.asarray(ref[key], float), np.asarray(new[key], float)
-        for i in np.flatnonzero(~(np.abs(b - a) <= rule.derived_atol)):
-            out.append(f"{path}/{key}/{i}: {float(a.flat[i])!r} → {float(b.flat[i])!r} (tolerance "
-                       f"{rule.derived_atol:.3g} in SE units: {rule.why})")
+    for key in rule.derived:  # functions of the checked means and SEs: finite is enough
+        b = np.asarray(new[key], float)
+        for i in np.flatnonzero(~np.isfinite(b)):
+            out.append(f"{path}/{key}/{i}: {float(b.flat[i])!r} is not finite ({rule.why})")
     for key in sorted(set(ref) - {rule.mean, rule.se, *rule.derived}):
         new_leaves = {p: v for p, v, _ in _leaves(new[key], f"{path}/{key}", ())}
         for sub, value, _ in _leaves(ref[key], f"{path}/{key}", ()):
