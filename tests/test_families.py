@@ -125,3 +125,25 @@ def test_family_validation_names_the_argument():
         families.get_family("poisson").check_y([1.0, -1.0])
     with pytest.raises(ValueError, match="y contains NaN or inf"):
         families.get_family("gaussian").check_y([1.0, np.nan])
+
+
+class _BareLogistic(families.get_family("binomial").__class__):
+    """The logistic family without its closed-form third derivative and inverse link (a
+    user's first draft of a family): the Family defaults must serve. No ``name``, so it is
+    not registered."""
+
+    third_derivative = families.Family.third_derivative
+    link_of_mean = families.Family.link_of_mean
+
+
+def test_default_third_derivative_and_inverse_link_match_closed_forms():
+    fam = _BareLogistic()
+    theta = np.array([-30.0, -4.0, -0.3, 0.0, 0.7, 5.0, 30.0])
+    p = fam.mean(theta)
+    np.testing.assert_allclose(fam.third_derivative(theta), p * (1 - p) * (1 - 2 * p),
+                               rtol=1e-6, atol=1e-12)
+    for mu in (1e-6, 0.2, 0.5, 0.93):
+        assert fam.link_of_mean(mu) == pytest.approx(np.log(mu / (1 - mu)), rel=1e-10, abs=1e-12)
+    for bad in (1.5, float("nan")):
+        with pytest.raises(ValueError, match="mu"):
+            fam.link_of_mean(bad)

@@ -74,10 +74,16 @@ class Family(ABC):
         r""":math:`A''(\theta)` (the IRLS weights)."""
 
     def third_derivative(self, theta: Array) -> Array:
-        r""":math:`A'''(\theta)` (the first-order gap between frozen column scales and the
-        Fisher ridge, proofs/T14). Not abstract, so that a family written before it still loads;
-        every registered family defines it."""
-        raise NotImplementedError(f"{self!r} defines no third derivative of A")
+        r""":math:`A^{(3)}(\theta)` (the first-order gap between frozen column scales and the
+        Fisher ridge, proofs/T14).
+
+        Every built-in family overrides it with its closed form. This default is the central
+        difference of :meth:`curvature`, :math:`[A''(\theta + h) - A''(\theta - h)]/2h` with
+        :math:`h = 10^{-4}(1 + |\theta|)`: error :math:`h^2 A^{(5)}/6`, about 1e-9 for an
+        :math:`A^{(5)}` of order one."""
+        theta = np.asarray(theta, dtype=float)
+        h = 1e-4 * (1.0 + np.abs(theta))
+        return (self.curvature(theta + h) - self.curvature(theta - h)) / (2.0 * h)
 
     @abstractmethod
     def fourth_derivative(self, theta: Array) -> Array:
@@ -89,8 +95,33 @@ class Family(ABC):
 
     def link_of_mean(self, mu: float) -> float:
         r"""The natural parameter of a constant mean, :math:`(A')^{-1}(\mu)` (the intercept of
-        the null model), clipped into the family's domain."""
-        raise NotImplementedError(f"{self!r} defines no inverse link")
+        the null model).
+
+        Built-in families override it with their closed form, clipped into their domain. This
+        default solves :math:`A'(\theta) = \mu` by Brent's method (A' is nondecreasing) in a
+        bracket doubled from [-1, 1] up to [-2^40, 2^40].
+
+        Raises
+        ------
+        ValueError
+            ``mu`` is not finite or not a mean the family attains in that range.
+        """
+        from scipy.optimize import brentq
+
+        mu = float(mu)
+        if not np.isfinite(mu):
+            raise ValueError(f"mu must be finite, got {mu!r}")
+
+        def gap(theta: float) -> float:
+            return float(self.mean(np.array([theta]))[0]) - mu
+
+        lo, hi = -1.0, 1.0
+        for _ in range(40):
+            if gap(lo) <= 0.0 <= gap(hi):
+                return float(brentq(gap, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+            lo, hi = 2.0 * lo, 2.0 * hi
+        raise ValueError(f"mu = {mu!r} is not a mean of {self!r} (A'(theta) = mu has no root "
+                         f"with |theta| <= {hi:g})")
 
     def perfectly_separated(self, theta: Array, y: Array) -> bool:
         """Whether the data are fitted perfectly by θ so that the loss has no finite minimiser
