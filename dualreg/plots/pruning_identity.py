@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 
 from dualreg import datasets
-from dualreg.families import get_family
+from dualreg.families import get_family, model
 from dualreg.plots._common import Context, Output, pyplot
 from dualreg.plots.check import Close
 from dualreg.plots.registry import figure
@@ -87,16 +87,9 @@ def design(rng: np.random.Generator, n: int, family: str,
     return X, datasets.response(rng, X @ w, family, noise=NOISE), w
 
 
-def gaussian_loss(X: np.ndarray, y: np.ndarray, u: np.ndarray) -> float:
-    """½‖y − Xu‖²/n, written out."""
-    res = y - X @ u
-    return 0.5 * float(res @ res) / X.shape[0]
-
-
-def logistic_loss(X: np.ndarray, y: np.ndarray, u: np.ndarray) -> float:
-    """(1/n) Σ log(1 + e^θ) − yθ, θ = Xu, written out."""
-    theta = X @ u
-    return float(np.mean(np.logaddexp(0.0, theta) - y * theta))
+def _loss(family: str):
+    """(X, y, u) -> the mean loss of ``family`` (:func:`dualreg.families.model.loss`)."""
+    return lambda X, y, u: model.loss(X, y, u, family=family)
 
 
 def polish(X: np.ndarray, y: np.ndarray, u: np.ndarray, T: np.ndarray, r: float, c: np.ndarray,
@@ -127,8 +120,9 @@ def fixed_point(X, y, r: float, gamma: float, c, family: str) -> tuple:
     return u, T, residual, consistent
 
 
-def identity_panel(X, y, gammas, family: str, c, loss, full_fit) -> dict:
+def identity_panel(X, y, gammas, family: str, c, full_fit) -> dict:
     """Every term of the left/middle panels along ``gammas`` at a = A."""
+    loss = _loss(family)
     r = A / (1.0 - A)
     keys = ("pruned", "measured", "predicted", "first_order", "penalty", "remainder", "lower",
             "upper", "kappa_min", "kappa_max", "stationarity", "solver_residual",
@@ -187,7 +181,8 @@ def rate_panel(X, y, T, n_points: int) -> dict:
         u, _ = trimmed_ridge_point(X, y, float(r), pruned=T)
         u = polish(X, y, u, T, float(r), c, "gaussian")
         cost = pruning_cost(X, y, u, T, float(r))
-        measured = gaussian_loss(X, y, np.where(T, 0.0, u)) - gaussian_loss(X, y, u)
+        loss = _loss("gaussian")
+        measured = loss(X, y, np.where(T, 0.0, u)) - loss(X, y, u)
         out["r"].append(float(r))
         out["a"].append(float(r / (1.0 + r)))
         out["r_measured"].append(r * measured)
@@ -217,13 +212,13 @@ def _compute(ctx: Context) -> dict:
     gammas = QUICK_GAMMAS if ctx.quick else GAMMAS
     X, y, w = design(ctx.rng(SALT, 0), N_GAUSSIAN, "gaussian")
     ls_fit = np.linalg.lstsq(X, y, rcond=None)[0]
-    gaussian, sets = identity_panel(X, y, gammas, "gaussian", None, gaussian_loss, ls_fit)
+    gaussian, sets = identity_panel(X, y, gammas, "gaussian", None, ls_fit)
     gaussian["w_true"] = w
 
     Xb, yb, wb = design(ctx.rng(SALT, 1), N_LOGISTIC, "binomial", LOGISTIC_SHRINK)
     c = 0.25 * (Xb**2).sum(0) / Xb.shape[0]  # curvature weight of the null model θ = 0
     mle, _ = trimmed_ridge_point(Xb, yb, 1.0, pruned=np.zeros(D, bool), family="binomial")
-    logistic, _ = identity_panel(Xb, yb, gammas, "binomial", c, logistic_loss, mle)
+    logistic, _ = identity_panel(Xb, yb, gammas, "binomial", c, mle)
     logistic["w_true"] = wb
     logistic["c"] = c
 
