@@ -18,6 +18,7 @@ Usage: ``python benchmarks/solvers.py [--repeats 3] [--quick] [--linear-solver a
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 import warnings
@@ -25,56 +26,95 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer
 from threadpoolctl import threadpool_limits
 
 from dualreg import _io, families
-from dualreg.penalties import L1, MCP, Lp
+from dualreg.penalties import L1, MCP, LogSum, Lp
 from dualreg.solvers import LINEAR_SOLVERS, irls, lam_max
 
 REL = 1e-6
 
 
 # ----------------------------------------------------------------------------- problems
-def _sparse_gaussian(n, d, k, seed):
+def _design(n, d, rho, seed, density=None):
+    """Gaussian rows with Toeplitz correlation ρ^|i−j| (AR(1) columns), or a sparse CSC matrix
+    with ``density`` of N(0, 1) entries."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    w = np.zeros(d)
-    w[:k] = rng.choice([-1, 1], k) * rng.uniform(1, 3, k)
-    return X, X @ w + 1.0 + rng.standard_normal(n)
+    if density is not None:
+        from scipy import sparse
+
+        return sparse.random(n, d, density=density, format="csc", random_state=rng,
+                             data_rvs=rng.standard_normal)
+    Z = rng.standard_normal((n, d))
+    if rho == 0:
+        return Z
+    X = np.empty_like(Z)
+    X[:, 0] = Z[:, 0]
+    s = np.sqrt(1 - rho**2)
+    for j in range(1, d):
+        X[:, j] = rho * X[:, j - 1] + s * Z[:, j]
+    return X
 
 
-def _sparse_logistic(n, d, k, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
+def _truth(d, k, low, high, seed):
+    rng = np.random.default_rng(seed + 1000)
     w = np.zeros(d)
-    w[:k] = rng.choice([-1, 1], k) * rng.uniform(0.5, 1.5, k)
-    return X, (rng.random(n) < 1 / (1 + np.exp(-(X @ w) - 0.3))).astype(float)
+    idx = rng.choice(d, k, replace=False)
+    w[idx] = rng.choice([-1, 1], k) * rng.uniform(low, high, k)
+    return w
+
+
+def _response(X, w, family, seed, noise=1.0):
+    rng = np.random.default_rng(seed + 2000)
+    theta = X @ w
+    if family == "gaussian":
+        return theta + 1.0 + noise * rng.standard_normal(X.shape[0])
+    if family == "binomial":
+        return (rng.random(X.shape[0]) < 1 / (1 + np.exp(-theta - 0.3))).astype(float)
+    return rng.poisson(np.exp(np.clip(theta, -30, 3) + 0.2)).astype(float)
+
+
+def _problem(name, X, y, family, penalty, lam, convex, mcp_gamma=None):
+    return dict(name=name, X=X, y=y, family=family, penalty=penalty, lam=lam, convex=convex,
+                mcp_gamma=mcp_gamma)
 
 
 def problems(quick: bool) -> list[dict]:
-    scale = 4 if quick else 1
+    """The rows of issue 14's table (÷ 4 in n and d with ``quick``)."""
+    q = 4 if quick else 1
     out = []
-    X, y = _sparse_gaussian(2000 // scale, 500 // scale, 20, 0)
-    out.append(dict(name=f"Lasso {X.shape[0]}×{X.shape[1]}", X=X, y=y, family="gaussian",
-                    penalty=L1(), lam=0.05 * lam_max(X, y, L1()), convex=True))
-    X, y = _sparse_gaussian(200 // scale, 2000 // scale, 20, 1)
-    out.append(dict(name=f"Lasso {X.shape[0]}×{X.shape[1]}", X=X, y=y, family="gaussian",
-                    penalty=L1(), lam=0.05 * lam_max(X, y, L1()), convex=True))
-    Xb, yb = load_breast_cancer(return_X_y=True)
-    Xb = (Xb - Xb.mean(0)) / Xb.std(0)
-    out.append(dict(name="logistic-ℓ1 breast cancer 569×30", X=Xb, y=yb.astype(float),
-                    family="binomial", penalty=L1(), lam=0.01, convex=True))
-    X, y = _sparse_logistic(5000 // scale, 200 // scale, 20, 2)
-    out.append(dict(name=f"logistic-ℓ1 {X.shape[0]}×{X.shape[1]}", X=X, y=y,
-                    family="binomial", penalty=L1(),
-                    lam=0.05 * lam_max(X, y, L1(), "binomial"), convex=True))
-    X, y = _sparse_gaussian(500 // scale, 2000 // scale, 10, 3)
-    y = y - y.mean()
-    out.append(dict(name=f"ℓ0.5 {X.shape[0]}×{X.shape[1]} (shared ridge init)", X=X, y=y,
-                    family="gaussian", penalty=Lp(0.5), lam=0.05, convex=False))
-    out.append(dict(name=f"MCP {X.shape[0]}×{X.shape[1]} (shared ridge init)", X=X, y=y,
-                    family="gaussian", penalty=MCP(3.0, 0.1), lam=0.1, convex=False))
+
+    def add(name, n, d, rho, k, family, make_pen, frac, convex, seed, low=1.0, high=3.0,
+            density=None, scale_w=1.0):
+        n, d = n // q, d // q
+        X = _design(n, d, rho, seed, density)
+        w = _truth(d, min(k, d // 4), low, high, seed) * scale_w
+        y = _response(X, w, family, seed)
+        lam = frac * lam_max(X, y, L1(), family) if frac else None
+        pen, lam, gamma = make_pen(lam)
+        out.append(_problem(f"{name} {n}×{d}", X, y, family, pen, lam, convex, gamma))
+
+    def l1(lam):
+        return L1(), lam, None
+
+    def mcp(lam, gamma=3.0):  # the textbook MCP(λ, γ): threshold γλ
+        return MCP(gamma, lam), lam, gamma
+
+    def logsum(lam, eps=0.1):
+        return LogSum(eps), lam, None
+
+    add("Lasso Toeplitz ρ=0.5", 10000, 500, 0.5, 20, "gaussian", l1, 0.1, True, 0)
+    add("Lasso", 500, 5000, 0.0, 20, "gaussian", l1, 0.1, True, 1)
+    add("MCP", 2000, 200, 0.0, 10, "gaussian", mcp, 0.1, False, 2)
+    add("MCP", 5000, 1000, 0.0, 20, "gaussian", mcp, 0.1, False, 3)
+    add("LogSum", 5000, 1000, 0.0, 20, "gaussian", logsum, 0.02, False, 4)
+    add("MCP", 500, 2000, 0.0, 20, "gaussian", mcp, 0.1, False, 5)
+    add("logistic-ℓ1", 10000, 1000, 0.0, 20, "binomial", l1, 0.1, True, 6, 0.5, 1.5)
+    add("poisson-ℓ1", 2000, 200, 0.0, 10, "poisson", l1, 0.1, True, 7, 0.1, 0.3)
+    if os.environ.get("SKIP_SPARSE"):
+        return out
+    add("Lasso sparse 0.1 %", 20000, 50000, 0.0, 50, "gaussian", l1, 0.1, True, 8,
+        density=1e-3)
     return out
 
 
@@ -113,22 +153,28 @@ def run_sklearn(p: dict, tol: float) -> tuple[np.ndarray, float]:
 
 
 def run_skglm(p: dict, tol: float) -> tuple[np.ndarray, float]:
-    from skglm.datafits import Logistic, Quadratic
-    from skglm.penalties import L0_5, L1, MCPenalty
-    from skglm.solvers import AndersonCD
+    from skglm.datafits import Logistic, Poisson, Quadratic
+    from skglm.penalties import L0_5, L1, LogSumPenalty, MCPenalty
+    from skglm.solvers import AndersonCD, ProxNewton
 
-    X, y, lam = p["X"], p["y"], p["lam"]
-    if isinstance(p["penalty"], Lp):
-        pen, datafit, fit_b = L0_5(2 * lam), Quadratic(), False  # λ|w|^½/½ = 2λ|w|^½
-    elif isinstance(p["penalty"], MCP):
-        # MCP(a=γ, scale=s) with λ = s is skglm's MCPenalty(α=s, γ)
-        pen, datafit, fit_b = MCPenalty(p["penalty"].scale, p["penalty"].a), Quadratic(), False
+    X, y, lam, pen_d = p["X"], p["y"], p["lam"], p["penalty"]
+    if isinstance(pen_d, Lp):
+        pen = L0_5(2 * lam)  # λ|w|^½/½ = 2λ|w|^½
+    elif isinstance(pen_d, MCP):
+        # textbook MCP(λ, γ) = λ·MCP(a=γ, scale=λ): skglm's MCPenalty(α=λ, γ)
+        pen = MCPenalty(lam, pen_d.a)
+    elif isinstance(pen_d, LogSum):
+        pen = LogSumPenalty(lam, pen_d.eps)  # λ log(1 + |w|/ε) = λΩ − λ log ε
     else:
-        pen, fit_b = L1(lam), True
-        datafit = Quadratic() if p["family"] == "gaussian" else Logistic()
+        pen = L1(lam)
+    fit_b = p["convex"]
+    if p["family"] == "gaussian":
+        datafit, solver = Quadratic(), AndersonCD(tol=tol, max_iter=10_000, fit_intercept=fit_b)
+    else:
+        datafit = Logistic() if p["family"] == "binomial" else Poisson()
+        solver = ProxNewton(tol=tol, max_iter=1000, fit_intercept=fit_b)
     if p["family"] == "binomial":
         y = 2.0 * y - 1.0  # skglm's Logistic: mean log(1 + e^{−y θ}), y ∈ {−1, 1}
-    solver = AndersonCD(tol=tol, max_iter=10_000, fit_intercept=fit_b)
     if fit_b:
         w = solver.solve(X, y, datafit, pen)[0]
         return w[:-1], float(w[-1])

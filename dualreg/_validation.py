@@ -64,3 +64,20 @@ def check_scalar(
 def check_rate(x: Any, name: str) -> float:
     """A dropout probability in [0, 1)."""
     return check_scalar(x, name, 0.0, 1.0, True, False)
+
+
+def check_flag(x: Any, name: str) -> bool:
+    """``x`` as a bool; a string, number or None is an error (``'no'`` is not False)."""
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    raise ValueError(f"{name} must be True or False, got {x!r}")
+
+
+def check_count(x: Any, name: str, low: int = 1) -> int:
+    """``x`` as an int ≥ ``low``; bools, floats with a fraction and strings are errors."""
+    if isinstance(x, bool | np.bool_) or not isinstance(x, int | np.integer):
+        if not (isinstance(x, float | np.floating) and float(x).is_integer()):
+            raise ValueError(f"{name} must be an integer >= {low}, got {x!r}")
+    if int(x) < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {x!r}")
+    return int(x)

@@ -50,7 +50,7 @@ FAMILY_METHODS: Mapping[str, str] = {
 }
 """Family methods the solvers call, with what each is used for."""
 
-FAMILY_ATTRIBUTES: tuple[str, ...] = ("constant_curvature", "curvature_bound")
+FAMILY_ATTRIBUTES: tuple[str, ...] = ("constant_curvature", "curvature_bound", "name")
 """Family properties the solvers read: A'' ≡ 1 (one linear solve, centring) and sup A''
 (the prox sweep's and proximal gradient's Lipschitz factor)."""
 

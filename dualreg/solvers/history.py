@@ -57,6 +57,11 @@ class History:
             raise ValueError(f"length must be >= 0, got {length!r}")
         del self._records[length:]
 
+    def set_last_stationarity(self, value: float) -> None:
+        """Replace the latest record's stationarity (a working-set run records its inner
+        problem's; the full problem's is known only at the end)."""
+        self._records[-1] = self._records[-1]._replace(stationarity=float(value))
+
     def column(self, name: str) -> list:
         """Entry ``name`` (one of :data:`FIELDS`) of every record, in order."""
         if name not in FIELDS:

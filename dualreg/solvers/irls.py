@@ -52,15 +52,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
-from dualreg._validation import as_finite_array
+from dualreg._validation import as_finite_array, check_count, check_flag, check_scalar
 from dualreg.families import get_family
 from dualreg.solvers import schedules as _sched
 from dualreg.solvers.contract import check_family, check_penalty
 from dualreg.solvers.history import History, IterationRecord
-from dualreg.solvers.mm import eta_trick_update, mm_step, ridge_init, smoothed_eta
+from dualreg.solvers.mm import eta_trick_update, mm_step, ridge_init, ridge_start, smoothed_eta
 from dualreg.solvers.polish import polish
-from dualreg.solvers.problem import Problem, check_data, check_lam
+from dualreg.solvers.problem import (
+    Problem,
+    check_data,
+    check_finite_solution,
+    check_lam,
+    null_gradient,
+)
 from dualreg.solvers.prox_sweep import prox_sweep
 from dualreg.solvers.result import (
     ConvergenceWarning,
@@ -69,7 +76,11 @@ from dualreg.solvers.result import (
     UninformativeColumnWarning,
 )
 from dualreg.solvers.support import cap_support, newton_capacity, support_rule
-from dualreg.solvers.working_set import default_working_set, solve_on_working_sets
+from dualreg.solvers.working_set import (
+    default_working_set,
+    initial_working_set,
+    solve_on_working_sets,
+)
 
 Array = np.ndarray
 
@@ -84,25 +95,30 @@ class SolveOptions:
     tol: float
     max_iter: int
     eta_floor: float | None = None
+    eps_cap: float | None = None
+    """A later working set continues at the previous one's smoothing (no restart upwards)."""
 
 
 class Trace:
-    """Where a run reports its iterates: one record each in ``history`` (evaluated on the full
-    ``problem``) and each iterate to the user's ``callback(k, coef, intercept)``.
-
-    ``index`` embeds the iterates of a working-set run into the full coefficient vector;
-    ``iterates``, when a list, also collects every recorded (w, b) (a trial polish).
+    """Where a run reports its iterates: one record each in ``history`` (evaluated on
+    ``problem``: the working set's own problem inside a working-set run, whose objective is the
+    full one since the other coordinates are 0) and each iterate to the user's
+    ``callback(k, coef, intercept)``, embedded into the full coefficient vector by ``index``
+    (of length ``d``); ``iterates``, when a list, also collects every recorded (w, b)
+    (a trial polish).
     """
 
     def __init__(self, problem: Problem, history: History, callback: Callable | None = None,
-                 index: Array | None = None, iterates: list | None = None):
+                 index: Array | None = None, iterates: list | None = None,
+                 d: int | None = None):
         self.problem, self.history, self.callback = problem, history, callback
         self.index, self.iterates = index, iterates
+        self.d = problem.d if d is None else d
 
     def _full(self, w: Array) -> Array:
         if self.index is None:
             return w
-        full = np.zeros(self.problem.d)
+        full = np.zeros(self.d)
         full[self.index] = w
         return full
 
@@ -110,11 +126,10 @@ class Trace:
         """Append the record of (w, b) at smoothing ``eps``; returns its stationarity."""
         if self.iterates is not None:
             self.iterates.append((w.copy(), b))
-        full = self._full(w)
-        theta, _, _, st, _ = self.problem.evaluate(full, b)
+        theta, _, _, st, _ = self.problem.evaluate(w, b)
         loss = self.problem.loss(theta)
-        self.history.append(IterationRecord(loss + self.problem.pen_value(full),
-                                            loss + self.problem.pen_value_smoothed(full, eps),
+        self.history.append(IterationRecord(loss + self.problem.pen_value(w),
+                                            loss + self.problem.pen_value_smoothed(w, eps),
                                             st, eps, phase))
         return st
 
@@ -124,14 +139,14 @@ class Trace:
             return False
         return bool(self.callback(k, self._full(w).copy(), intercept))
 
-    def restricted(self, idx: Array) -> Trace:
-        """The trace of a run on the coordinates ``idx``."""
+    def restricted(self, idx: Array, sub: Problem) -> Trace:
+        """The trace of a run of ``sub``, the problem on the coordinates ``idx``."""
         index = idx if self.index is None else self.index[idx]
-        return Trace(self.problem, self.history, self.callback, index)
+        return Trace(sub, self.history, self.callback, index, d=self.d)
 
     def collecting(self) -> Trace:
         """A trace that records and collects iterates but calls no callback (a trial)."""
-        return Trace(self.problem, self.history, None, self.index, [])
+        return Trace(self.problem, self.history, None, self.index, [], d=self.d)
 
 
 # ============================================================================ the solver
@@ -157,7 +172,9 @@ def irls(
 
     Parameters
     ----------
-    X : array (n, d)
+    X : array (n, d) or scipy.sparse matrix
+        A sparse X is never densified when working sets are used (a penalty with a kink at 0);
+        otherwise it is.
     y : array (n,)
         Real (gaussian), {0, 1} (binomial) or counts ≥ 0 (poisson).
     penalty : Penalty
@@ -178,7 +195,9 @@ def irls(
         η at or below which a coefficient is an exact zero and leaves the working set. Default
         1e-14 × the largest finite η̂(w_0).
     tol : float
-        Target stationarity max_j dist(−∇_j L, λ_j∂Ω(w_j)) (absolute, gradient units).
+        Target stationarity max_j dist(−∇_j L, λ_j∂Ω(w_j)), relative to the gradient's scale
+        ‖∇_w L(0, b₀)‖∞ at the null model (1 if that is 0): the same digits whatever the units
+        of X and y. ``result.stationarity`` stays in gradient units.
     max_iter : int
         Iterations of the smoothed phase; the polish gets at most 100 + max_iter // 10 more.
     callback : callable, optional
@@ -186,8 +205,9 @@ def irls(
     init_intercept : float, optional
         Starting intercept for an array init (binomial/poisson); default the null model's.
     working_set : "auto", bool
-        Solve on growing working sets, checking the zeros outside (penalties with a finite kink
-        at 0 only). "auto": when d > n and the penalty is convex.
+        Solve on growing working sets, checking the zeros outside (penalties with a kink at 0
+        only; :mod:`dualreg.solvers.working_set`). "auto": when the penalty has a kink and
+        d ≥ 40, or X is sparse.
     warn : bool
         Emit :class:`ConvergenceWarning` when not converged.
     linear_solver : "auto", "cholesky", "woodbury" or a LinearSolver
@@ -204,12 +224,22 @@ def irls(
     X, y = check_data(X, y, fam)
     d = X.shape[1]
     lamv = check_lam(lam, d)
-    tol = float(tol)
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    problem = Problem(X, y, penalty, lamv, fam, bool(fit_intercept), linear_solver)
+    fit_intercept = check_flag(fit_intercept, "fit_intercept")
+    warn = check_flag(warn, "warn")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable or None, got {callback!r}")
+    tol = check_scalar(tol, "tol", 0.0, np.inf, low_inclusive=False)
+    max_iter = check_count(max_iter, "max_iter")
+    if eta_floor is not None:
+        eta_floor = check_scalar(eta_floor, "eta_floor", 0.0, np.inf)
+    outer = Problem(X, y, penalty, lamv, fam, fit_intercept, linear_solver, lazy=True)
+    check_finite_solution(outer)
+    use_working_set = default_working_set(outer, working_set)
+    if use_working_set:
+        problem = outer
+    else:  # the phases run on the whole problem: an eager copy (dense)
+        Xd = X.toarray() if sparse.issparse(X) else X
+        problem = Problem(Xd, y, penalty, lamv, fam, fit_intercept, linear_solver)
     if not np.all(problem.informative):
         bad = np.flatnonzero(~problem.informative)
         what = "constant" if fit_intercept else "all-zero"
@@ -219,14 +249,14 @@ def irls(
             UninformativeColumnWarning,
             stacklevel=2,
         )
-    w, b = _start(problem, init, init_intercept)
+    # tol is relative to the gradient's scale at the null model, so that the answer does not
+    # depend on the units of X and y (docs: Parameters, tol)
+    g0 = null_gradient(outer)
+    scale = g0 if g0 > 0 else 1.0
+    tol_abs = tol * scale
+    w, b = _start(problem, init, init_intercept, zeros_ok=use_working_set)
     schedule = _sched.get_schedule(eps_schedule, problem.is_convex)
-    if eta_floor is not None:
-        eta_floor = float(eta_floor)
-        if eta_floor < 0 or not np.isfinite(eta_floor):
-            raise ValueError(f"eta_floor must be finite and >= 0, got {eta_floor!r}")
-    use_working_set = default_working_set(problem, working_set)
-    options = SolveOptions(schedule=schedule, tol=tol, max_iter=int(max_iter),
+    options = SolveOptions(schedule=schedule, tol=tol_abs, max_iter=max_iter,
                            eta_floor=eta_floor)
 
     res = IRLSResult(coef=w, intercept=0.0)
@@ -234,22 +264,25 @@ def irls(
     if not use_working_set:
         trace.record(w, b, schedule.init(w).eps if problem.absorbing else 0.0, "init")
         w, b, stop = _solve(problem, w, b, trace, options)
+        final = res.history.last.stationarity
     else:
-        trace.record(w, b, 0.0, "init")
+        W, w = initial_working_set(problem, w)
+        trace.record(w, b, schedule.init(w).eps if problem.absorbing else 0.0, "init")
 
         def solve(sub: Problem, w_sub: Array, b_sub: float, sub_trace: Trace,
                   max_iter: int) -> tuple[Array, float, bool]:
+            last_eps = res.history.last.eps if len(res.history) > 1 else None
             return _solve(sub, w_sub, b_sub, sub_trace,
-                          dataclasses.replace(options, max_iter=max_iter))
+                          dataclasses.replace(options, max_iter=max_iter, eps_cap=last_eps))
 
-        w, b, stop = solve_on_working_sets(problem, w, b, trace, solve=solve,
-                                           budget=options.max_iter, tol=tol)
+        w, b, stop, final = solve_on_working_sets(problem, w, b, trace, W=W, solve=solve,
+                                                  budget=options.max_iter, tol=tol_abs)
+        res.history.set_last_stationarity(final)
 
     res.coef = w
     res.intercept = problem.final_intercept(w, b)
     res.n_iter = len(res.history) - 1
-    final = res.history.last.stationarity
-    res.converged = final <= tol
+    res.converged = final <= tol_abs
     if problem.separated(w, b):
         warnings.warn(
             "binomial data are perfectly separated by the fit and the penalty does not grow "
@@ -262,9 +295,9 @@ def irls(
         last_eps = next((e for e in reversed(res.eps) if e > 0), 0.0)
         warnings.warn(
             ConvergenceWarning(
-                f"irls did not converge: stationarity {final:.3g} > tol {tol:g} after "
-                f"{res.n_iter} iterations (last eps {last_eps:.3g}); increase max_iter or "
-                "loosen tol",
+                f"irls did not converge: stationarity {final:.3g} > tol·‖∇L(0)‖∞ = "
+                f"{tol:g}·{scale:.3g} after {res.n_iter} iterations (last eps "
+                f"{last_eps:.3g}); increase max_iter or loosen tol",
                 stationarity=final,
                 eps=last_eps,
                 n_iter=res.n_iter,
@@ -274,16 +307,21 @@ def irls(
     return res
 
 
-def _start(problem: Problem, init: Any, init_intercept: float | None) -> tuple[Array, float]:
-    """The starting (w, b) for ``init`` (see :func:`irls`); uninformative columns are 0."""
+def _start(problem: Problem, init: Any, init_intercept: float | None,
+           zeros_ok: bool = False) -> tuple[Array, float]:
+    """The starting (w, b) for ``init`` (see :func:`irls`); uninformative columns are 0.
+
+    ``zeros_ok`` (a working-set run): "auto" starts a convex penalty from w = 0 (its minimum
+    does not depend on the start, and the working set then grows from the violators)."""
     if isinstance(init, IRLSResult):
         init_intercept = init.intercept if init_intercept is None else init_intercept
         init = init.coef
     if isinstance(init, str):
-        if init in ("auto", "ridge"):
-            w, b = ridge_init(problem, 2 if problem.is_convex else 50)
-        elif init == "zeros":
+        if init == "zeros" or (init == "auto" and zeros_ok and problem.is_convex):
             w, b = np.zeros(problem.d), problem.null_intercept()
+        elif init in ("auto", "ridge"):
+            w, b = (ridge_start(problem) if problem.lazy
+                    else ridge_init(problem, 2 if problem.is_convex else 50))
         else:
             raise ValueError(f"init must be 'auto', 'ridge', 'zeros' or an array, got {init!r}")
     else:
@@ -291,7 +329,8 @@ def _start(problem: Problem, init: Any, init_intercept: float | None) -> tuple[A
         if w.shape != (problem.d,):
             raise ValueError(f"init must have shape ({problem.d},), got {w.shape}")
         if problem.has_b:
-            b = float(init_intercept) if init_intercept is not None else problem.null_intercept()
+            b = (check_scalar(init_intercept, "init_intercept") if init_intercept is not None
+                 else problem.null_intercept())
         else:
             b = 0.0
     w[~problem.informative] = 0.0
@@ -318,6 +357,9 @@ class _Run:
         self.problem, self.trace, self.options = problem, trace, options
         self.w, self.b = w.copy(), b
         self.state = options.schedule.init(self.w)
+        if options.eps_cap is not None and self.state.eps > options.eps_cap:
+            floor_reached = self.state.final or options.eps_cap <= 0
+            self.state = self.state._replace(eps=options.eps_cap, final=floor_reached)
         self.smoothed = problem.absorbing
         self.eps = self.state.eps if self.smoothed else 0.0
         self.eta_floor = options.eta_floor

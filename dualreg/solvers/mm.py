@@ -18,17 +18,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import optimize
 
 from dualreg._validation import as_finite_array
 from dualreg.families import get_family
 from dualreg.solvers.contract import check_family, check_penalty
 from dualreg.solvers.line_search import armijo
+from dualreg.solvers.linear import AutoLinearSolver, GramCholesky
 from dualreg.solvers.problem import Problem, check_data, check_lam
 
 Array = np.ndarray
+GRAM_SOLVERS = (GramCholesky, AutoLinearSolver)
 
-__all__ = ["eta_trick_update", "mm_step", "ridge_init", "ridge_weights", "smoothed_eta",
-           "weighted_ridge"]
+__all__ = ["eta_trick_update", "mm_step", "ridge_init", "ridge_start", "ridge_weights",
+           "smoothed_eta", "weighted_ridge"]
 
 
 def smoothed_eta(penalty: Any, w: Array, eps: float) -> Array:
@@ -57,11 +60,17 @@ def weighted_ridge(problem: Problem, w: Array, b: float, active: Array, delta: A
     n = problem.n
     solver = problem.linear_solver
     w = w.copy()
-    XA = problem.X[:, active]
     if problem.quadratic:
-        G = problem.gram[np.ix_(active, active)] if problem.gram is not None else None
-        w[active] = solver.solve(XA, delta, XA.T @ problem.y / n, gram=G)
+        full = active.size == problem.d
+        rhs = problem.xty if full else problem.xty[active]
+        if problem.gram is not None and isinstance(solver, GRAM_SOLVERS):
+            # these solvers use the Gram alone: no n × k copy of the columns
+            G = problem.gram if full else problem.gram[np.ix_(active, active)]
+            w[active] = solver.solve(problem.X, delta, rhs, gram=G)
+        else:
+            w[active] = solver.solve(problem.X[:, active], delta, rhs)
         return w, b
+    XA = problem.X[:, active]
     dfull = np.concatenate([delta, [0.0]]) if problem.has_b else delta
     for _ in range(max_newton):
         theta = problem.theta(w, b, active)
@@ -116,6 +125,34 @@ def ridge_init(problem: Problem, newton_steps: int = 50) -> tuple[Array, float]:
             break
         last = val
     return w, b
+
+
+def ridge_start(problem: Problem) -> tuple[Array, float]:
+    r"""Ridge start for a lazy (possibly sparse) problem: argmin L(w, b) + ½ Σ λ_j w_j² by
+    L-BFGS (``scipy.optimize.minimize``) on θ = X̃w + b, which needs products with X and Xᵀ
+    only — no Gram, no copy of X. λ_j = 0 columns get the smallest positive λ (a ridge start
+    must exist when d > n)."""
+    lam = problem.lam.copy()
+    pos = lam[lam > 0]
+    lam[lam == 0] = pos.min() if pos.size else 1e-6
+    lam[~problem.informative] = 1.0
+    d = problem.d
+
+    def fun(x: Array) -> tuple[float, Array]:
+        w, b = x[:d], (x[d] if problem.has_b else 0.0)
+        theta = problem.theta(w, b)
+        g, gb = problem.grad(theta)
+        f = problem.loss(theta) + 0.5 * float(np.sum(lam * w * w))
+        grad = g + lam * w
+        return f, (np.append(grad, gb) if problem.has_b else grad)
+
+    x0 = np.zeros(d + int(problem.has_b))
+    if problem.has_b:
+        x0[-1] = problem.null_intercept()
+    x = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
+                          options=dict(maxiter=1000, gtol=1e-10, ftol=1e-14)).x
+    w = np.where(problem.informative, x[:d], 0.0)
+    return w, (float(x[d]) if problem.has_b else 0.0)
 
 
 def mm_step(problem: Problem, w: Array, b: float, active_mask: Array, *, eps: float,

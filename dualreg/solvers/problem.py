@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import linalg, sparse
 
 from dualreg._validation import as_finite_array
 from dualreg.families import Family
@@ -19,15 +20,20 @@ from dualreg.solvers.linear import LinearSolver, get_linear_solver, gram_matrix
 
 Array = np.ndarray
 
-__all__ = ["Problem", "check_data", "check_lam"]
+__all__ = ["Problem", "check_data", "check_finite_solution", "check_lam", "null_gradient"]
 
 
-def check_data(X: Any, y: Any, family: Family) -> tuple[Array, Array]:
-    """X as a finite, C-contiguous 2-D float array and y as the family accepts it (errors
-    name the argument)."""
+def check_data(X: Any, y: Any, family: Family) -> tuple[Any, Array]:
+    """X as a finite 2-D float array (dense, or scipy.sparse CSC: never densified) and y as
+    the family accepts it (errors name the argument)."""
     if X is None:
-        raise ValueError("X must be a 2-D array, got None")
-    X = as_finite_array(X, "X")
+        raise ValueError("X must be a 2-D array or a scipy.sparse matrix, got None")
+    if sparse.issparse(X):
+        X = sparse.csc_array(X, dtype=np.float64)
+        if not np.all(np.isfinite(X.data)):
+            raise ValueError("X contains NaN or inf")
+    else:
+        X = as_finite_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
@@ -37,7 +43,7 @@ def check_data(X: Any, y: Any, family: Family) -> tuple[Array, Array]:
         raise ValueError(
             f"X and y have mismatched shapes: X has {X.shape[0]} samples, y has {y.shape[0]}"
         )
-    return np.ascontiguousarray(X), y
+    return X, y
 
 
 def check_lam(lam: Any, d: int) -> Array:
@@ -57,43 +63,55 @@ def check_lam(lam: Any, d: int) -> Array:
 
 
 class Problem:
-    """Data, family and penalty of one IRLS problem, with the pieces every phase needs.
+    r"""Data, family and penalty of one IRLS problem, with the pieces every phase needs.
+
+    Two storage modes. *Eager* (the default): X is a dense array, centred in a copy for a
+    constant-curvature family with an intercept, with the Gram cached when d ≤ n — what the
+    phases that touch X directly (MM step, polish, prox sweep) need. *Lazy* (``lazy=True``, the
+    outer problem of a working-set run): X is kept as given, dense or sparse, never copied;
+    θ and ∇L centre implicitly (:math:`\tilde X w = Xw - \bar x^\top w`) and
+    :meth:`restrict` hands out small eager problems on column subsets.
 
     Attributes
     ----------
-    X, y : the (centred, for a constant-curvature family with an intercept) data
+    X, y : the (centred, for a constant-curvature family with an intercept) data; X is None
+        in lazy mode (use :meth:`columns`)
     lam : array (d,), one λ_j per coefficient
     quadratic : bool, the family's ``constant_curvature`` (L quadratic in w)
     has_b : bool, whether b is an explicit variable (intercept and non-quadratic L)
     informative : bool array (d,), columns that are not constant (with an intercept) / zero
     slope0, kink, absorbing : Ω'(0+); Ω has a kink at 0; η̂(0) = 0 (a zero is absorbing)
-    gram : X̃ᵀX̃/n when L is quadratic and d ≤ n, else None
+    gram : X̃ᵀX̃/n when L is quadratic and d ≤ n (eager), else None
+    n_samples : the number of samples of the original data (a compressed working-set problem
+        has fewer rows, see :meth:`restrict`)
+    loss_offset : constant added to L (nonzero only for a compressed problem)
+    outside_lam : the λ_j of the coordinates held at 0 outside a working set, whose
+        λ_jΩ(0) (λ_jΩ(√ε) smoothed) the objective includes, so that it is the full problem's
     linear_solver : the :class:`~dualreg.solvers.linear.LinearSolver` of the weighted ridges
     """
 
-    def __init__(self, X: Array, y: Array, penalty: Any, lam: Array, family: Family,
-                 fit_intercept: bool, linear_solver: Any = "auto"):
+    def __init__(self, X: Any, y: Array, penalty: Any, lam: Array, family: Family,
+                 fit_intercept: bool, linear_solver: Any = "auto", *, lazy: bool = False):
         self.data = (X, y)
         self.family = family
         self.penalty = penalty
         self.linear_solver: LinearSolver = get_linear_solver(linear_solver)
         self.n, self.d = X.shape
+        self.n_samples = self.n
+        self.loss_offset = 0.0
+        self.outside_lam = np.zeros(0)
         self.fit_intercept = fit_intercept
         self.quadratic = bool(family.constant_curvature)
         self.has_b = fit_intercept and not self.quadratic
-        if fit_intercept:
-            self.x_mean = X.mean(axis=0)
-            informative = np.ptp(X, axis=0) > 0
+        self.lazy = bool(lazy) or sparse.issparse(X)
+        self.x_mean, informative = _column_summary(X, fit_intercept)
+        self.centred = self.quadratic and fit_intercept
+        self.y_mean = float(y.mean()) if self.centred else 0.0
+        self.y = y - self.y_mean if self.centred else y
+        if self.lazy:
+            self.X = None
         else:
-            self.x_mean = np.zeros(self.d)
-            informative = np.any(X != 0, axis=0)
-        if self.quadratic and fit_intercept:
-            self.y_mean = float(y.mean())
-            self.X = X - self.x_mean
-            self.y = y - self.y_mean
-        else:
-            self.y_mean = 0.0
-            self.X, self.y = X, y
+            self.X = X - self.x_mean if self.centred else X
         self.informative = informative
         self.lam = lam
         self.slope0 = float(penalty.slope_at_zero())
@@ -104,28 +122,77 @@ class Problem:
         # A family keeping the base's "never separated" answer needs no θ for that test.
         self.can_separate = type(family).perfectly_separated is not Family.perfectly_separated
         self.gram = None
+        self.xty = None
         self._cache: Any = None
-        if self.quadratic and self.d <= self.n:
-            self.gram = gram_matrix(self.X) / self.n
+        if self.quadratic and not self.lazy:
+            self.xty = self.X.T @ self.y / self.n
+            if self.d <= self.n:
+                self.gram = gram_matrix(self.X) / self.n
 
-    def restrict(self, idx: Array) -> Problem:
-        """The same problem on the columns ``idx`` (the others held at 0): a working set."""
-        X, y = self.data
-        return Problem(X[:, idx], y, self.penalty, self.lam[idx], self.family,
-                       self.fit_intercept, self.linear_solver)
+    def columns(self, idx: Array) -> Array:
+        """The dense (centred, where L is centred) columns ``idx`` of X, n × |idx|."""
+        X = self.data[0] if self.lazy else self.X
+        cols = X[:, idx]
+        if sparse.issparse(cols):
+            cols = cols.toarray()
+        if self.lazy and self.centred:
+            cols = cols - self.x_mean[idx]
+        return np.asarray(cols, dtype=np.float64)
+
+    def restrict(self, idx: Array, compress: bool = False) -> Problem:
+        r"""The same problem on the columns ``idx`` (the others held at 0): a working set, as
+        an eager problem with dense columns.
+
+        ``compress`` (quadratic L, |idx| < n): replace the n × k design by the k × k factor
+        :math:`\sqrt{k}\,R` of :math:`\tilde X^\top\tilde X/n = R^\top R` and y by
+        :math:`\sqrt{k}\,R^{-\top}\tilde X^\top y/n`, so that
+        :math:`\tfrac1{2k}\|y' - X'w\|^2 = \tfrac1{2n}\|y - \tilde Xw\|^2 -` ``loss_offset``
+        for every w: the same minimiser at O(k²) per evaluation instead of O(nk).
+        """
+        cols = self.columns(idx)
+        k = idx.size
+        if not (compress and self.quadratic and k < self.n):
+            sub = Problem(cols, self.data[1], self.penalty, self.lam[idx], self.family,
+                          self.fit_intercept, self.linear_solver)
+        else:
+            G = gram_matrix(cols) / self.n
+            c = cols.T @ self.y / self.n
+            R = _psd_factor(G)
+            Xc = np.sqrt(k) * R
+            yc = np.sqrt(k) * np.linalg.lstsq(R.T, c, rcond=None)[0]
+            sub = Problem(Xc, yc, self.penalty, self.lam[idx], self.family, False,
+                          self.linear_solver)
+            # the constant (‖y‖²/n − ‖y'‖²/k)/2, and the centring of the outer problem
+            sub.loss_offset = self.loss_offset + 0.5 * (float(self.y @ self.y) / self.n
+                                                        - float(yc @ yc) / k)
+            sub.informative = self.informative[idx].copy()
+            sub.fit_intercept, sub.centred = self.fit_intercept, self.centred
+            sub.x_mean, sub.y_mean = self.x_mean[idx], self.y_mean
+        sub.n_samples = self.n_samples
+        out = np.ones(self.d, dtype=bool)
+        out[idx] = False
+        sub.outside_lam = np.concatenate([self.outside_lam, self.lam[out & (self.lam > 0)]])
+        return sub
 
     # -------------------------------------------------------------- loss pieces
     def theta(self, w: Array, b: float, idx: Array | None = None) -> Array:
-        """θ = Xw (+ b), on the columns ``idx`` only when given."""
-        if idx is None:
+        """θ = X̃w (+ b), on the columns ``idx`` only when given."""
+        if self.lazy:
+            X = self.data[0]
+            if idx is not None:
+                X, w = X[:, idx], w[idx]
+            t = X @ w
+            if self.centred:
+                t = t - float(self.x_mean[idx] @ w if idx is not None else self.x_mean @ w)
+        elif idx is None:
             t = self.X @ w
         else:
             t = self.X[:, idx] @ w[idx] if idx.size else np.zeros(self.n)
         return t + b if self.has_b else t
 
     def loss(self, theta: Array) -> float:
-        """L = mean ℓ_i(θ_i)."""
-        return float(np.mean(self.family.pointwise_loss(theta, self.y)))
+        """L = mean ℓ_i(θ_i) (+ ``loss_offset``)."""
+        return float(np.mean(self.family.pointwise_loss(theta, self.y))) + self.loss_offset
 
     def residual(self, theta: Array) -> Array:
         """μ − y."""
@@ -135,20 +202,32 @@ class Problem:
         """(∇_w L, ∂_b L) = (Xᵀ(μ − y)/n, mean(μ − y))."""
         r = self.residual(theta)
         gb = float(np.mean(r)) if self.has_b else 0.0
-        return self.X.T @ r / self.n, gb
+        if not self.lazy:
+            return self.X.T @ r / self.n, gb
+        g = self.data[0].T @ r / self.n
+        if self.centred:
+            g = g - self.x_mean * float(np.mean(r))
+        return np.asarray(g), gb
 
     def pen_value(self, w: Array) -> float:
-        """Σ_j λ_j Ω(w_j)."""
+        """Σ_j λ_j Ω(w_j) (with the zeros outside a working set)."""
         lam = self.lam
         nz = lam > 0
-        return float(np.sum(lam[nz] * self.penalty.value(w[nz])))
+        return float(np.sum(lam[nz] * self.penalty.value(w[nz]))) + self._outside(0.0)
 
     def pen_value_smoothed(self, w: Array, eps: float) -> float:
         """Σ_j λ_j Ω(√(w_j² + ε)) (the target's value when ε ≤ 0)."""
         if eps <= 0:
             return self.pen_value(w)
         nz = self.lam > 0
-        return float(np.sum(self.lam[nz] * self.penalty.value(np.sqrt(w[nz] ** 2 + eps))))
+        return float(np.sum(self.lam[nz] * self.penalty.value(np.sqrt(w[nz] ** 2 + eps)))
+                     ) + self._outside(np.sqrt(eps))
+
+    def _outside(self, t: float) -> float:
+        """Σ λ_j Ω(t) over the coordinates held at 0 outside a working set."""
+        if self.outside_lam.size == 0:
+            return 0.0
+        return float(self.outside_lam.sum() * self.penalty.value(np.array([t]))[0])
 
     def objective(self, w: Array, b: float, theta: Array | None = None) -> float:
         """F(w, b) = L + Σ_j λ_j Ω(w_j)."""
@@ -236,3 +315,53 @@ class Problem:
         with np.errstate(all="ignore"):
             far = self.penalty.eta_hat(np.array([1e12]))
         return bool(np.isinf(far[0]))
+
+
+def _column_summary(X: Any, fit_intercept: bool) -> tuple[Array, Array]:
+    """(column means, or 0 without an intercept; informative columns: not constant with an
+    intercept, not all-zero without) for dense or sparse X, without densifying."""
+    d = X.shape[1]
+    if sparse.issparse(X):
+        hi = np.asarray(X.max(axis=0).toarray()).ravel()
+        lo = np.asarray(X.min(axis=0).toarray()).ravel()
+        mean = np.asarray(X.mean(axis=0)).ravel() if fit_intercept else np.zeros(d)
+        return mean, (hi > lo) if fit_intercept else ((hi != 0) | (lo != 0))
+    if fit_intercept:
+        return X.mean(axis=0), np.ptp(X, axis=0) > 0
+    return np.zeros(d), np.any(X != 0, axis=0)
+
+
+def _psd_factor(G: Array) -> Array:
+    r"""An R with RᵀR = G for a symmetric positive semidefinite G: the Cholesky factor, or
+    (singular G) the scaled eigenvectors :math:`\Lambda^{1/2}V^\top`."""
+    try:
+        return linalg.cholesky(G, lower=False, check_finite=False)
+    except linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(G)
+        return np.sqrt(np.clip(vals, 0.0, None))[:, None] * vecs.T
+
+
+def check_finite_solution(problem: Problem) -> None:
+    """ValueError when the intercept has no finite value: with an explicit intercept and ȳ at
+    the edge of the family's mean range (all-zero poisson counts, one binomial class), L
+    decreases without bound as b → ±∞ whatever w is."""
+    if not problem.has_b:
+        return
+    ybar = float(np.mean(problem.y))
+    with np.errstate(all="ignore"):
+        lo, hi = (float(v) for v in problem.family.mean(np.array([-1e300, 1e300])))
+    if ybar <= lo or ybar >= hi:
+        raise ValueError(
+            f"y has mean {ybar:g}, at the edge of the {problem.family.name} mean range "
+            f"[{lo:g}, {hi:g}] (e.g. all-zero counts or a single class): the intercept has no "
+            "finite value; fit without an intercept or check y"
+        )
+
+
+def null_gradient(problem: Problem) -> float:
+    """‖∇_w L(0, b₀)‖∞ over the informative columns, b₀ the null model's intercept: the
+    gradient scale that makes ``tol`` unit-free."""
+    theta = problem.theta(np.zeros(problem.d), problem.null_intercept())
+    g, _ = problem.grad(theta)
+    g = np.abs(g[problem.informative])
+    return float(g.max()) if g.size else 0.0

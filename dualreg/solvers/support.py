@@ -44,7 +44,7 @@ def support_rule(problem: Problem, w: Array, b: float, *, eps: float, active_mas
 
 def newton_capacity(problem: Problem) -> int:
     """The largest support a Newton system on S can take, |S| (+ b) < n."""
-    return problem.n - 1 - int(problem.has_b)
+    return problem.n_samples - 1 - int(problem.has_b)
 
 
 def cap_support(problem: Problem, w: Array, b: float, bound: float) -> Array:
