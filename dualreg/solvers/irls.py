@@ -251,9 +251,11 @@ def irls(
         )
     # tol is relative to the gradient's scale at the null model, so that the answer does not
     # depend on the units of X and y (docs: Parameters, tol)
-    g0 = null_gradient(outer)
+    g0, r0 = null_gradient(outer)
     scale = g0 if g0 > 0 else 1.0
     tol_abs = tol * scale
+    if problem.has_b and r0 > 0:  # |∂_b L| in the units of ∇_w L
+        problem.b_weight = scale / r0
     w, b = _start(problem, init, init_intercept, zeros_ok=use_working_set)
     schedule = _sched.get_schedule(eps_schedule, problem.is_convex)
     options = SolveOptions(schedule=schedule, tol=tol_abs, max_iter=max_iter,

@@ -38,6 +38,13 @@ def check_data(X: Any, y: Any, family: Family) -> tuple[Any, Array]:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X is empty: shape {X.shape} (need at least 1 sample and 1 feature)")
+    big = float(abs(X).max()) if X.size else 0.0
+    limit = 1e154 / np.sqrt(X.shape[0])
+    if big > limit:
+        raise ValueError(
+            f"X has entries up to {big:.3g}: sums of their squares overflow float64 (largest "
+            f"safe magnitude {limit:.3g} for {X.shape[0]} samples); rescale X"
+        )
     y = family.check_y(y)
     if y.shape[0] != X.shape[0]:
         raise ValueError(
@@ -85,6 +92,8 @@ class Problem:
     n_samples : the number of samples of the original data (a compressed working-set problem
         has fewer rows, see :meth:`restrict`)
     loss_offset : constant added to L (nonzero only for a compressed problem)
+    b_weight : the factor on |∂_b L| in the stationarity, which is measured in the units of
+        ∇_w L (:func:`null_gradient` over the null model's mean |y − μ|; 1 by default)
     outside_lam : the λ_j of the coordinates held at 0 outside a working set, whose
         λ_jΩ(0) (λ_jΩ(√ε) smoothed) the objective includes, so that it is the full problem's
     linear_solver : the :class:`~dualreg.solvers.linear.LinearSolver` of the weighted ridges
@@ -100,6 +109,7 @@ class Problem:
         self.n_samples = self.n
         self.loss_offset = 0.0
         self.outside_lam = np.zeros(0)
+        self.b_weight = 1.0
         self.fit_intercept = fit_intercept
         self.quadratic = bool(family.constant_curvature)
         self.has_b = fit_intercept and not self.quadratic
@@ -168,7 +178,7 @@ class Problem:
             sub.informative = self.informative[idx].copy()
             sub.fit_intercept, sub.centred = self.fit_intercept, self.centred
             sub.x_mean, sub.y_mean = self.x_mean[idx], self.y_mean
-        sub.n_samples = self.n_samples
+        sub.n_samples, sub.b_weight = self.n_samples, self.b_weight
         out = np.ones(self.d, dtype=bool)
         out[idx] = False
         sub.outside_lam = np.concatenate([self.outside_lam, self.lam[out & (self.lam > 0)]])
@@ -236,7 +246,8 @@ class Problem:
         return self.loss(theta) + self.pen_value(w)
 
     def stationarity(self, w: Array, g: Array, gb: float) -> tuple[float, Array]:
-        """max_j dist(−g_j, λ_j ∂Ω(w_j)) (and |g_b|); the per-coordinate distances too."""
+        """max_j dist(−g_j, λ_j ∂Ω(w_j)) (and ``b_weight``·|g_b|); the per-coordinate distances
+        too."""
         lam = self.lam
         dist = np.abs(g).copy()
         pen = lam > 0
@@ -246,7 +257,7 @@ class Problem:
                 dist[pen] = lp * self.penalty.subdiff_distance(w[pen], g[pen] / lp, 1.0)
         dist[~self.informative] = 0.0
         s = float(np.max(dist)) if dist.size else 0.0
-        return (max(s, abs(gb)) if self.has_b else s), dist
+        return (max(s, abs(gb) * self.b_weight) if self.has_b else s), dist
 
     def stationarity_at(self, w: Array, b: float) -> float:
         """The stationarity of (w, b), computed afresh."""
@@ -358,10 +369,10 @@ def check_finite_solution(problem: Problem) -> None:
         )
 
 
-def null_gradient(problem: Problem) -> float:
-    """‖∇_w L(0, b₀)‖∞ over the informative columns, b₀ the null model's intercept: the
-    gradient scale that makes ``tol`` unit-free."""
+def null_gradient(problem: Problem) -> tuple[float, float]:
+    """(‖∇_w L(0, b₀)‖∞ over the informative columns, mean |y − μ(b₀)|), b₀ the null model's
+    intercept: the scales of ∇_w L and ∂_b L that make ``tol`` unit-free."""
     theta = problem.theta(np.zeros(problem.d), problem.null_intercept())
     g, _ = problem.grad(theta)
     g = np.abs(g[problem.informative])
-    return float(g.max()) if g.size else 0.0
+    return (float(g.max()) if g.size else 0.0), float(np.mean(np.abs(problem.residual(theta))))

@@ -109,11 +109,13 @@ def zero_violation(problem: Problem, w: Array, g: Array, theta: Array,
 
 def initial_working_set(problem: Problem, w: Array) -> tuple[Array, Array]:
     """(W, w restricted to W): the unpenalised coordinates and the support of w — of a dense w
-    (more than ``P0`` nonzeros), its max(P0, min(n, d)/4) largest entries, the rest set to 0."""
+    (more than ``P0`` nonzeros) and a finite kink, its max(P0, min(n, d)/4) largest entries,
+    the rest set to 0. With Ω'(0+) = ∞ (ℓp, p < 1) a zero is a local minimum however large
+    its gradient, so a dense start is kept whole: cutting it changes the minimum reached."""
     informative = problem.informative
     W = (problem.lam == 0) & informative
     supp = (w != 0) & informative
-    if supp.sum() > P0:
+    if supp.sum() > P0 and np.isfinite(problem.slope0):
         size = max(P0, min(problem.d, problem.n) // 4)
         keep = np.argsort(-np.where(supp, np.abs(w), -1.0))[:size]
         W[keep] = True
