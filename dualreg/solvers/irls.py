@@ -221,7 +221,7 @@ def irls(
     fam = get_family(family)
     check_family(fam)
     check_penalty(penalty)
-    X, y = check_data(X, y, fam)
+    X, y, col_range = check_data(X, y, fam, return_range=True)
     d = X.shape[1]
     lamv = check_lam(lam, d)
     fit_intercept = check_flag(fit_intercept, "fit_intercept")
@@ -232,14 +232,16 @@ def irls(
     max_iter = check_count(max_iter, "max_iter")
     if eta_floor is not None:
         eta_floor = check_scalar(eta_floor, "eta_floor", 0.0, np.inf)
-    outer = Problem(X, y, penalty, lamv, fam, fit_intercept, linear_solver, lazy=True)
+    outer = Problem(X, y, penalty, lamv, fam, fit_intercept, linear_solver, lazy=True,
+                    col_range=col_range)
     check_finite_solution(outer)
     use_working_set = default_working_set(outer, working_set)
     if use_working_set:
         problem = outer
     else:  # the phases run on the whole problem: an eager copy (dense)
         Xd = X.toarray() if sparse.issparse(X) else X
-        problem = Problem(Xd, y, penalty, lamv, fam, fit_intercept, linear_solver)
+        problem = Problem(Xd, y, penalty, lamv, fam, fit_intercept, linear_solver,
+                          col_range=col_range)
     if not np.all(problem.informative):
         bad = np.flatnonzero(~problem.informative)
         what = "constant" if fit_intercept else "all-zero"

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from dualreg._validation import as_finite_array
 from dualreg.families import get_family
@@ -132,6 +131,8 @@ def ridge_start(problem: Problem) -> tuple[Array, float]:
     L-BFGS (``scipy.optimize.minimize``) on θ = X̃w + b, which needs products with X and Xᵀ
     only — no Gram, no copy of X. λ_j = 0 columns get the smallest positive λ (a ridge start
     must exist when d > n)."""
+    from scipy import optimize  # lazy: scipy.optimize costs ~0.3 s to import
+
     lam = problem.lam.copy()
     pos = lam[lam > 0]
     lam[lam == 0] = pos.min() if pos.size else 1e-6

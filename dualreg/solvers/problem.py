@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from scipy import linalg, sparse
 
-from dualreg._validation import as_finite_array
 from dualreg.families import Family
 from dualreg.solvers.linear import LinearSolver, get_linear_solver, gram_matrix
 
@@ -23,22 +22,29 @@ Array = np.ndarray
 __all__ = ["Problem", "check_data", "check_finite_solution", "check_lam", "null_gradient"]
 
 
-def check_data(X: Any, y: Any, family: Family) -> tuple[Any, Array]:
+def check_data(X: Any, y: Any, family: Family, *,
+               return_range: bool = False) -> tuple[Any, ...]:
     """X as a finite 2-D float array (dense, or scipy.sparse CSC: never densified) and y as
-    the family accepts it (errors name the argument)."""
+    the family accepts it (errors name the argument). With ``return_range`` also the column
+    minima and maxima, which the checks compute anyway (two passes over X in all) and
+    :class:`Problem` reuses."""
     if X is None:
         raise ValueError("X must be a 2-D array or a scipy.sparse matrix, got None")
     if sparse.issparse(X):
         X = sparse.csc_array(X, dtype=np.float64)
-        if not np.all(np.isfinite(X.data)):
-            raise ValueError("X contains NaN or inf")
     else:
-        X = as_finite_array(X, "X")
+        try:
+            X = np.asarray(X, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"X must be numeric, got {type(X).__name__}") from err
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X is empty: shape {X.shape} (need at least 1 sample and 1 feature)")
-    big = float(abs(X).max()) if X.size else 0.0
+    lo, hi = column_range(X)  # NaN propagates through min and max
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ValueError("X contains NaN or inf")
+    big = max(float(hi.max()), -float(lo.min()))
     limit = 1e154 / np.sqrt(X.shape[0])
     if big > limit:
         raise ValueError(
@@ -50,7 +56,15 @@ def check_data(X: Any, y: Any, family: Family) -> tuple[Any, Array]:
         raise ValueError(
             f"X and y have mismatched shapes: X has {X.shape[0]} samples, y has {y.shape[0]}"
         )
-    return X, y
+    return (X, y, (lo, hi)) if return_range else (X, y)
+
+
+def column_range(X: Any) -> tuple[Array, Array]:
+    """(column minima, column maxima) of a dense or sparse X (implicit zeros count)."""
+    if sparse.issparse(X):
+        return (np.asarray(X.min(axis=0).toarray()).ravel(),
+                np.asarray(X.max(axis=0).toarray()).ravel())
+    return X.min(axis=0), X.max(axis=0)
 
 
 def check_lam(lam: Any, d: int) -> Array:
@@ -100,7 +114,8 @@ class Problem:
     """
 
     def __init__(self, X: Any, y: Array, penalty: Any, lam: Array, family: Family,
-                 fit_intercept: bool, linear_solver: Any = "auto", *, lazy: bool = False):
+                 fit_intercept: bool, linear_solver: Any = "auto", *, lazy: bool = False,
+                 col_range: tuple[Array, Array] | None = None):
         self.data = (X, y)
         self.family = family
         self.penalty = penalty
@@ -114,7 +129,7 @@ class Problem:
         self.quadratic = bool(family.constant_curvature)
         self.has_b = fit_intercept and not self.quadratic
         self.lazy = bool(lazy) or sparse.issparse(X)
-        self.x_mean, informative = _column_summary(X, fit_intercept)
+        self.x_mean, informative = _column_summary(X, fit_intercept, col_range)
         self.centred = self.quadratic and fit_intercept
         self.y_mean = float(y.mean()) if self.centred else 0.0
         self.y = y - self.y_mean if self.centred else y
@@ -191,7 +206,7 @@ class Problem:
             X = self.data[0]
             if idx is not None:
                 X, w = X[:, idx], w[idx]
-            t = X @ w
+            t = X @ w if np.any(w) else np.zeros(self.n)  # w = 0: no pass over X
             if self.centred:
                 t = t - float(self.x_mean[idx] @ w if idx is not None else self.x_mean @ w)
         elif idx is None:
@@ -328,18 +343,14 @@ class Problem:
         return bool(np.isinf(far[0]))
 
 
-def _column_summary(X: Any, fit_intercept: bool) -> tuple[Array, Array]:
+def _column_summary(X: Any, fit_intercept: bool,
+                    col_range: tuple[Array, Array] | None) -> tuple[Array, Array]:
     """(column means, or 0 without an intercept; informative columns: not constant with an
     intercept, not all-zero without) for dense or sparse X, without densifying."""
-    d = X.shape[1]
-    if sparse.issparse(X):
-        hi = np.asarray(X.max(axis=0).toarray()).ravel()
-        lo = np.asarray(X.min(axis=0).toarray()).ravel()
-        mean = np.asarray(X.mean(axis=0)).ravel() if fit_intercept else np.zeros(d)
-        return mean, (hi > lo) if fit_intercept else ((hi != 0) | (lo != 0))
+    lo, hi = column_range(X) if col_range is None else col_range
     if fit_intercept:
-        return X.mean(axis=0), np.ptp(X, axis=0) > 0
-    return np.zeros(d), np.any(X != 0, axis=0)
+        return np.asarray(X.mean(axis=0)).ravel(), hi > lo
+    return np.zeros(X.shape[1]), (hi != 0) | (lo != 0)
 
 
 def _psd_factor(G: Array) -> Array:
@@ -372,7 +383,6 @@ def check_finite_solution(problem: Problem) -> None:
 def null_gradient(problem: Problem) -> tuple[float, float]:
     """(‖∇_w L(0, b₀)‖∞ over the informative columns, mean |y − μ(b₀)|), b₀ the null model's
     intercept: the scales of ∇_w L and ∂_b L that make ``tol`` unit-free."""
-    theta = problem.theta(np.zeros(problem.d), problem.null_intercept())
-    g, _ = problem.grad(theta)
+    theta, g, _, _, _ = problem.evaluate(np.zeros(problem.d), problem.null_intercept())
     g = np.abs(g[problem.informative])
     return (float(g.max()) if g.size else 0.0), float(np.mean(np.abs(problem.residual(theta))))

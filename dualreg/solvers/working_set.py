@@ -79,7 +79,7 @@ def _column_sq_norms(problem: Problem) -> Array:
 
 
 def zero_violation(problem: Problem, w: Array, g: Array, theta: Array,
-                   sq_norms: Array) -> Array:
+                   sq_norms: Array | None) -> Array:
     """The score of every coordinate of w that is 0 and penalised (module docstring); 0
     elsewhere."""
     lam = problem.lam
@@ -116,7 +116,7 @@ def initial_working_set(problem: Problem, w: Array) -> tuple[Array, Array]:
     W = (problem.lam == 0) & informative
     supp = (w != 0) & informative
     if supp.sum() > P0 and np.isfinite(problem.slope0):
-        size = max(P0, min(problem.d, problem.n) // 4)
+        size = max(P0, min(problem.d, problem.n) // 8)
         keep = np.argsort(-np.where(supp, np.abs(w), -1.0))[:size]
         W[keep] = True
         W &= informative
@@ -132,13 +132,12 @@ def solve_on_working_sets(problem: Problem, w: Array, b: float, trace: Any, *, W
     (``trace.restricted(idx, sub)``). Returns (w, b, stopped, full stationarity)."""
     d = problem.d
     informative = problem.informative
-    sq_norms = _column_sq_norms(problem)
+    # the prox test's curvature: only Ω'(0+) = ∞ needs it (one pass over X)
+    sq_norms = None if np.isfinite(problem.slope0) else _column_sq_norms(problem)
     W = W.copy()
     stop, st = False, np.inf
     for round_ in range(50):
-        theta = problem.theta(w, b)
-        g, gb = problem.grad(theta)
-        st, _ = problem.stationarity(w, g, gb)
+        theta, g, _, st, _ = problem.evaluate(w, b)  # cached: the null model's at round 0
         score = zero_violation(problem, w, g, theta, sq_norms)
         outside = np.where(~W, score, 0.0)
         if round_ > 0 and (float(np.max(outside)) <= tol or len(trace.history) > budget):
