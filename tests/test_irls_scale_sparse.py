@@ -188,3 +188,28 @@ def test_prox_test_grows_a_working_set_from_zero_for_infinite_slope():
         np.zeros(80))
     assert np.count_nonzero(res.coef) >= 3
     assert res.objective[-1] < 0.5 * f0
+
+
+@pytest.mark.parametrize(("family", "penalty"), [("gaussian", L1()), ("gaussian", MCP(3.0, 0.3)),
+                                                 ("binomial", L1()), ("poisson", Lp(0.5))])
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])
+def test_integer_sample_weights_are_repeated_rows(family, penalty, fmt):
+    """Weights k_i ∈ {0, 1, 2, 3} give the fit of the data with row i repeated k_i times — an
+    independent computation (no weights anywhere in it)."""
+    X, y = _data(4, n=90, d=50, family=family, density=0.3 if fmt == "sparse" else None)
+    k = np.random.default_rng(9).integers(0, 4, X.shape[0])
+    lam = 0.1 * lam_max(X, y, L1(), family)
+    rows = np.repeat(np.arange(X.shape[0]), k)
+    repeated = irls(X[rows], y[rows], penalty, lam, family=family, tol=1e-12)
+    Xw = sparse.csr_array(X) if fmt == "sparse" else X
+    weighted = irls(Xw, y, penalty, lam, family=family, sample_weight=k, tol=1e-12)
+    assert _rel(weighted.coef, repeated.coef) <= 1e-8
+    assert weighted.intercept == pytest.approx(repeated.intercept, rel=1e-8, abs=1e-10)
+
+
+@pytest.mark.parametrize("bad", [np.ones(5), -np.ones(120), np.zeros(120), "a",
+                                 np.full(120, np.nan)])
+def test_bad_sample_weight_names_the_argument(bad):
+    X, y = _data(0)
+    with pytest.raises(ValueError, match="sample_weight"):
+        irls(X, y, L1(), 0.1, sample_weight=bad)

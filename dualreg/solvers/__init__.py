@@ -14,6 +14,7 @@
 :mod:`.prox_gradient`     plain / accelerated proximal gradient
 :mod:`.path`              :func:`irls_path`, :func:`lam_max`
 :mod:`.history`           the iteration history; :mod:`.result` results and warnings
+:mod:`.trace`             where a run records its iterates and calls the user's callback
 :mod:`.schedules`         ε-schedules; :mod:`.reference` cvxpy references (lazy: cvxpy)
 :mod:`.rate`              the MM map's derivative and local rate; measured rates
 :mod:`.frozen_scales`     frozen column scales vs the Fisher ridge on a GLM (proofs/T14)

@@ -58,7 +58,6 @@ from dualreg._validation import as_finite_array, check_count, check_flag, check_
 from dualreg.families import get_family
 from dualreg.solvers import schedules as _sched
 from dualreg.solvers.contract import check_family, check_penalty
-from dualreg.solvers.history import History, IterationRecord
 from dualreg.solvers.mm import eta_trick_update, mm_step, ridge_init, ridge_start, smoothed_eta
 from dualreg.solvers.polish import polish
 from dualreg.solvers.problem import (
@@ -66,6 +65,7 @@ from dualreg.solvers.problem import (
     check_data,
     check_finite_solution,
     check_lam,
+    check_sample_weight,
     null_gradient,
 )
 from dualreg.solvers.prox_sweep import prox_sweep
@@ -76,6 +76,7 @@ from dualreg.solvers.result import (
     UninformativeColumnWarning,
 )
 from dualreg.solvers.support import cap_support, newton_capacity, support_rule
+from dualreg.solvers.trace import Trace
 from dualreg.solvers.working_set import (
     default_working_set,
     initial_working_set,
@@ -99,56 +100,6 @@ class SolveOptions:
     """A later working set continues at the previous one's smoothing (no restart upwards)."""
 
 
-class Trace:
-    """Where a run reports its iterates: one record each in ``history`` (evaluated on
-    ``problem``: the working set's own problem inside a working-set run, whose objective is the
-    full one since the other coordinates are 0) and each iterate to the user's
-    ``callback(k, coef, intercept)``, embedded into the full coefficient vector by ``index``
-    (of length ``d``); ``iterates``, when a list, also collects every recorded (w, b)
-    (a trial polish).
-    """
-
-    def __init__(self, problem: Problem, history: History, callback: Callable | None = None,
-                 index: Array | None = None, iterates: list | None = None,
-                 d: int | None = None):
-        self.problem, self.history, self.callback = problem, history, callback
-        self.index, self.iterates = index, iterates
-        self.d = problem.d if d is None else d
-
-    def _full(self, w: Array) -> Array:
-        if self.index is None:
-            return w
-        full = np.zeros(self.d)
-        full[self.index] = w
-        return full
-
-    def record(self, w: Array, b: float, eps: float, phase: str) -> float:
-        """Append the record of (w, b) at smoothing ``eps``; returns its stationarity."""
-        if self.iterates is not None:
-            self.iterates.append((w.copy(), b))
-        theta, _, _, st, _ = self.problem.evaluate(w, b)
-        loss = self.problem.loss(theta)
-        self.history.append(IterationRecord(loss + self.problem.pen_value(w),
-                                            loss + self.problem.pen_value_smoothed(w, eps),
-                                            st, eps, phase))
-        return st
-
-    def report(self, k: int, w: Array, intercept: float) -> bool:
-        """Hand iterate k to the callback; True when it asks to stop."""
-        if self.callback is None:
-            return False
-        return bool(self.callback(k, self._full(w).copy(), intercept))
-
-    def restricted(self, idx: Array, sub: Problem) -> Trace:
-        """The trace of a run of ``sub``, the problem on the coordinates ``idx``."""
-        index = idx if self.index is None else self.index[idx]
-        return Trace(sub, self.history, self.callback, index, d=self.d)
-
-    def collecting(self) -> Trace:
-        """A trace that records and collects iterates but calls no callback (a trial)."""
-        return Trace(self.problem, self.history, None, self.index, [], d=self.d)
-
-
 # ============================================================================ the solver
 def irls(
     X: Any,
@@ -167,6 +118,7 @@ def irls(
     working_set: Any = "auto",
     warn: bool = True,
     linear_solver: Any = "auto",
+    sample_weight: Any = None,
 ) -> IRLSResult:
     r"""Minimise :math:`F(w, b) = L(w, b) + \sum_j \lambda_j\Omega(w_j)` by the η-trick IRLS.
 
@@ -214,6 +166,10 @@ def irls(
         The weighted-ridge solver (:mod:`dualreg.solvers.linear`). "auto": Cholesky on the
         Gram when the system has k ≤ n unknowns, Woodbury (n × n) when k > n.
 
+    sample_weight : array (n,), optional
+        Nonnegative weights s_i: L = Σ s_i ℓ_i / Σ s_i (rescaled to mean 1, so that λ keeps its
+        meaning; integer weights are repeated rows).
+
     Returns
     -------
     IRLSResult
@@ -232,8 +188,9 @@ def irls(
     max_iter = check_count(max_iter, "max_iter")
     if eta_floor is not None:
         eta_floor = check_scalar(eta_floor, "eta_floor", 0.0, np.inf)
+    weights = check_sample_weight(sample_weight, X.shape[0])
     outer = Problem(X, y, penalty, lamv, fam, fit_intercept, linear_solver, lazy=True,
-                    col_range=col_range)
+                    col_range=col_range, weights=weights)
     check_finite_solution(outer)
     use_working_set = default_working_set(outer, working_set)
     if use_working_set:
@@ -241,7 +198,7 @@ def irls(
     else:  # the phases run on the whole problem: an eager copy (dense)
         Xd = X.toarray() if sparse.issparse(X) else X
         problem = Problem(Xd, y, penalty, lamv, fam, fit_intercept, linear_solver,
-                          col_range=col_range)
+                          col_range=col_range, weights=weights)
     if not np.all(problem.informative):
         bad = np.flatnonzero(~problem.informative)
         what = "constant" if fit_intercept else "all-zero"

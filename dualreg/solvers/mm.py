@@ -73,13 +73,13 @@ def weighted_ridge(problem: Problem, w: Array, b: float, active: Array, delta: A
     dfull = np.concatenate([delta, [0.0]]) if problem.has_b else delta
     for _ in range(max_newton):
         theta = problem.theta(w, b, active)
-        mu = problem.family.mean(theta)
-        W = problem.family.curvature(theta)
+        resid = problem.residual(theta)  # s·(μ − y)
+        W = problem.curvature(theta)
         Xaug = np.column_stack([XA, np.ones(n)]) if problem.has_b else XA
-        rhs = Xaug.T @ (W * theta - (mu - problem.y)) / n
+        rhs = Xaug.T @ (W * theta - resid) / n
         x0 = np.concatenate([w[active], [b]]) if problem.has_b else w[active]
         step = solver.solve(Xaug * np.sqrt(W)[:, None], dfull, rhs) - x0
-        grad_q = Xaug.T @ (mu - problem.y) / n + dfull * x0
+        grad_q = Xaug.T @ resid / n + dfull * x0
         q0 = problem.loss(theta) + 0.5 * float(np.sum(dfull * x0 * x0))
         slope = float(grad_q @ step)
         if not slope < 0:

@@ -151,7 +151,7 @@ def hessian_blocks(problem: Problem, S: Array, theta: Array) -> tuple[Array | No
         if S.size <= n:
             return gram_matrix(XS) / n, XS
         return None, XS
-    W = problem.family.curvature(theta)
+    W = problem.curvature(theta)
     Xaug = np.column_stack([XS, np.ones(n)]) if problem.has_b else XS
     Xt = Xaug * np.sqrt(W)[:, None]
     if Xt.shape[1] <= n:

@@ -19,7 +19,8 @@ from dualreg.solvers.linear import LinearSolver, get_linear_solver, gram_matrix
 
 Array = np.ndarray
 
-__all__ = ["Problem", "check_data", "check_finite_solution", "check_lam", "null_gradient"]
+__all__ = ["Problem", "check_data", "check_finite_solution", "check_lam", "check_sample_weight",
+           "null_gradient"]
 
 
 def check_data(X: Any, y: Any, family: Family, *,
@@ -83,6 +84,23 @@ def check_lam(lam: Any, d: int) -> Array:
     return arr.copy()
 
 
+def check_sample_weight(sample_weight: Any, n: int) -> Array | None:
+    """Sample weights as a finite, nonnegative array of shape (n,) with a positive sum,
+    rescaled to mean 1 (so that λ keeps its meaning); None stays None."""
+    if sample_weight is None:
+        return None
+    s = np.asarray(sample_weight, dtype=float) if not isinstance(sample_weight, str) else None
+    if s is None or s.dtype.kind != "f":
+        raise ValueError(f"sample_weight must be an array of numbers, got {sample_weight!r}")
+    if s.ndim == 0:
+        s = np.full(n, float(s))
+    if s.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s < 0) or not s.sum() > 0:
+        raise ValueError("sample_weight must be finite and >= 0 with a positive sum")
+    return s * (n / s.sum())
+
+
 class Problem:
     r"""Data, family and penalty of one IRLS problem, with the pieces every phase needs.
 
@@ -111,11 +129,15 @@ class Problem:
     outside_lam : the λ_j of the coordinates held at 0 outside a working set, whose
         λ_jΩ(0) (λ_jΩ(√ε) smoothed) the objective includes, so that it is the full problem's
     linear_solver : the :class:`~dualreg.solvers.linear.LinearSolver` of the weighted ridges
+    weights : the sample weights s (mean 1) or None; L = Σ s_i ℓ_i / n. A quadratic eager
+        problem absorbs them into its rows (X̃ ← √s·X̃, ỹ ← √s·ỹ, centring by weighted means),
+        every other one applies them in :meth:`loss`, :meth:`residual` and :meth:`curvature`
+        (``sw``, None when absorbed)
     """
 
     def __init__(self, X: Any, y: Array, penalty: Any, lam: Array, family: Family,
                  fit_intercept: bool, linear_solver: Any = "auto", *, lazy: bool = False,
-                 col_range: tuple[Array, Array] | None = None):
+                 col_range: tuple[Array, Array] | None = None, weights: Array | None = None):
         self.data = (X, y)
         self.family = family
         self.penalty = penalty
@@ -129,14 +151,19 @@ class Problem:
         self.quadratic = bool(family.constant_curvature)
         self.has_b = fit_intercept and not self.quadratic
         self.lazy = bool(lazy) or sparse.issparse(X)
-        self.x_mean, informative = _column_summary(X, fit_intercept, col_range)
+        self.weights = weights
+        self.x_mean, informative = _column_summary(X, fit_intercept, col_range, weights)
         self.centred = self.quadratic and fit_intercept
-        self.y_mean = float(y.mean()) if self.centred else 0.0
+        self.y_mean = float(np.average(y, weights=weights)) if self.centred else 0.0
         self.y = y - self.y_mean if self.centred else y
+        self.sw = weights
         if self.lazy:
             self.X = None
         else:
             self.X = X - self.x_mean if self.centred else X
+            if weights is not None and self.quadratic:  # absorbed into the rows
+                root = np.sqrt(weights)
+                self.X, self.y, self.sw = self.X * root[:, None], self.y * root, None
         self.informative = informative
         self.lam = lam
         self.slope0 = float(penalty.slope_at_zero())
@@ -178,17 +205,18 @@ class Problem:
         k = idx.size
         if not (compress and self.quadratic and k < self.n):
             sub = Problem(cols, self.data[1], self.penalty, self.lam[idx], self.family,
-                          self.fit_intercept, self.linear_solver)
+                          self.fit_intercept, self.linear_solver, weights=self.weights)
         else:
-            G = gram_matrix(cols) / self.n
-            c = cols.T @ self.y / self.n
+            s = np.ones(self.n) if self.sw is None else self.sw
+            G = gram_matrix(cols * np.sqrt(s)[:, None]) / self.n
+            c = cols.T @ (s * self.y) / self.n
             R = _psd_factor(G)
             Xc = np.sqrt(k) * R
             yc = np.sqrt(k) * np.linalg.lstsq(R.T, c, rcond=None)[0]
             sub = Problem(Xc, yc, self.penalty, self.lam[idx], self.family, False,
                           self.linear_solver)
             # the constant (‖y‖²/n − ‖y'‖²/k)/2, and the centring of the outer problem
-            sub.loss_offset = self.loss_offset + 0.5 * (float(self.y @ self.y) / self.n
+            sub.loss_offset = self.loss_offset + 0.5 * (float(s @ self.y**2) / self.n
                                                         - float(yc @ yc) / k)
             sub.informative = self.informative[idx].copy()
             sub.fit_intercept, sub.centred = self.fit_intercept, self.centred
@@ -216,12 +244,21 @@ class Problem:
         return t + b if self.has_b else t
 
     def loss(self, theta: Array) -> float:
-        """L = mean ℓ_i(θ_i) (+ ``loss_offset``)."""
-        return float(np.mean(self.family.pointwise_loss(theta, self.y))) + self.loss_offset
+        """L = mean s_i ℓ_i(θ_i) (+ ``loss_offset``)."""
+        losses = self.family.pointwise_loss(theta, self.y)
+        if self.sw is not None:
+            losses = self.sw * losses
+        return float(np.mean(losses)) + self.loss_offset
 
     def residual(self, theta: Array) -> Array:
-        """μ − y."""
-        return self.family.mean(theta) - self.y
+        """s·(μ − y)."""
+        r = self.family.mean(theta) - self.y
+        return r if self.sw is None else self.sw * r
+
+    def curvature(self, theta: Array) -> Array:
+        """s·A''(θ), the weights of the Newton systems."""
+        c = self.family.curvature(theta)
+        return c if self.sw is None else self.sw * c
 
     def grad(self, theta: Array) -> tuple[Array, float]:
         """(∇_w L, ∂_b L) = (Xᵀ(μ − y)/n, mean(μ − y))."""
@@ -316,7 +353,7 @@ class Problem:
         """The intercept of the null model, (A')⁻¹(ȳ) (0 without an explicit b)."""
         if not self.has_b:
             return 0.0
-        return self.family.link_of_mean(float(np.mean(self.y)))
+        return self.family.link_of_mean(float(np.average(self.y, weights=self.weights)))
 
     def final_intercept(self, w: Array, b: float) -> float:
         """The reported intercept: ȳ − x̄ᵀw after centring, else b (0 without intercept)."""
@@ -343,13 +380,16 @@ class Problem:
         return bool(np.isinf(far[0]))
 
 
-def _column_summary(X: Any, fit_intercept: bool,
-                    col_range: tuple[Array, Array] | None) -> tuple[Array, Array]:
-    """(column means, or 0 without an intercept; informative columns: not constant with an
-    intercept, not all-zero without) for dense or sparse X, without densifying."""
+def _column_summary(X: Any, fit_intercept: bool, col_range: tuple[Array, Array] | None,
+                    weights: Array | None = None) -> tuple[Array, Array]:
+    """(column means — weighted by ``weights`` (mean 1) — or 0 without an intercept;
+    informative columns: not constant with an intercept, not all-zero without) for dense or
+    sparse X, without densifying."""
     lo, hi = column_range(X) if col_range is None else col_range
     if fit_intercept:
-        return np.asarray(X.mean(axis=0)).ravel(), hi > lo
+        if weights is None:
+            return np.asarray(X.mean(axis=0)).ravel(), hi > lo
+        return np.asarray(X.T @ weights).ravel() / X.shape[0], hi > lo
     return np.zeros(X.shape[1]), (hi != 0) | (lo != 0)
 
 
@@ -369,7 +409,7 @@ def check_finite_solution(problem: Problem) -> None:
     decreases without bound as b → ±∞ whatever w is."""
     if not problem.has_b:
         return
-    ybar = float(np.mean(problem.y))
+    ybar = float(np.average(problem.y, weights=problem.weights))
     with np.errstate(all="ignore"):
         lo, hi = (float(v) for v in problem.family.mean(np.array([-1e300, 1e300])))
     if ybar <= lo or ybar >= hi:

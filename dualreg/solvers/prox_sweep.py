@@ -3,7 +3,8 @@ one-dimensional majoriser.
 
 A stationary point of a nonconvex F need not be coordinate-wise optimal (a small spurious
 coefficient of ℓp, p < 1, is a local minimum). With :math:`c_j = \kappa\|X_j\|^2/n`,
-:math:`\kappa = \sup A''` (``family.curvature_bound``: 1 gaussian, ¼ binomial),
+:math:`\kappa = \sup A''` (``family.curvature_bound``: 1 gaussian, ¼ binomial; the norm weighted
+by the sample weights, if any),
 
 .. math::
 
@@ -36,7 +37,8 @@ def prox_sweep(problem: Problem, w: Array, b: float) -> tuple[Array, float, bool
         return w, b, False
     X = problem.X
     n = problem.n
-    c = np.einsum("ij,ij->j", X, X) / n * kappa
+    c = (np.einsum("ij,ij->j", X, X) if problem.sw is None
+         else np.einsum("ij,ij,i->j", X, X, problem.sw)) / n * kappa
     lam = problem.lam
     penalty = problem.penalty
     theta = problem.theta(w, b)

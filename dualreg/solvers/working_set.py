@@ -67,12 +67,14 @@ def default_working_set(problem: Problem, working_set: Any) -> bool:
 
 
 def _column_sq_norms(problem: Problem) -> Array:
-    """‖X̃_j‖²/n for every column, without densifying."""
+    """Σ_i s_i X̃_ij²/n for every column (s the sample weights, 1 without), without
+    densifying."""
     X = problem.data[0] if problem.lazy else problem.X
+    s = np.ones(problem.n) if problem.sw is None else problem.sw
     if sparse.issparse(X):
-        sq = np.asarray(X.multiply(X).sum(axis=0)).ravel() / problem.n
+        sq = np.asarray(X.multiply(X).T @ s).ravel() / problem.n
     else:
-        sq = np.einsum("ij,ij->j", X, X) / problem.n
+        sq = np.einsum("ij,ij,i->j", X, X, s) / problem.n
     if problem.lazy and problem.centred:
         sq = np.maximum(sq - problem.x_mean**2, 0.0)
     return sq
@@ -95,7 +97,7 @@ def zero_violation(problem: Problem, w: Array, g: Array, theta: Array,
         h = kappa * sq_norms[cand]
     else:  # unbounded curvature: the curvature at θ
         X = problem.data[0] if problem.lazy else problem.X
-        W = problem.family.curvature(theta)
+        W = problem.curvature(theta)
         h = np.asarray(X[:, cand].multiply(X[:, cand]).T @ W if sparse.issparse(X)
                        else np.einsum("ij,ij,i->j", X[:, cand], X[:, cand], W)) / problem.n
     ok = h > 0
