@@ -120,7 +120,8 @@ class Problem:
     has_b : bool, whether b is an explicit variable (intercept and non-quadratic L)
     informative : bool array (d,), columns that are not constant (with an intercept) / zero
     slope0, kink, absorbing : Ω'(0+); Ω has a kink at 0; η̂(0) = 0 (a zero is absorbing)
-    gram : X̃ᵀX̃/n when L is quadratic and d ≤ n (eager), else None
+    gram, xty : X̃ᵀX̃/n when L is quadratic and d ≤ n (eager), else None; X̃ᵀỹ/n
+        (quadratic eager); both given by ``gram=(G, c)`` for a compressed working set
     n_samples : the number of samples of the original data (a compressed working-set problem
         has fewer rows, see :meth:`restrict`)
     loss_offset : constant added to L (nonzero only for a compressed problem)
@@ -137,7 +138,8 @@ class Problem:
 
     def __init__(self, X: Any, y: Array, penalty: Any, lam: Array, family: Family,
                  fit_intercept: bool, linear_solver: Any = "auto", *, lazy: bool = False,
-                 col_range: tuple[Array, Array] | None = None, weights: Array | None = None):
+                 col_range: tuple[Array, Array] | None = None, weights: Array | None = None,
+                 gram: tuple[Array, Array] | None = None):
         self.data = (X, y)
         self.family = family
         self.penalty = penalty
@@ -176,7 +178,9 @@ class Problem:
         self.gram = None
         self.xty = None
         self._cache: Any = None
-        if self.quadratic and not self.lazy:
+        if gram is not None:  # (X̃ᵀX̃/n, X̃ᵀỹ/n) known already (a compressed working set)
+            self.gram, self.xty = gram
+        elif self.quadratic and not self.lazy:
             self.xty = self.X.T @ self.y / self.n
             if self.d <= self.n:
                 self.gram = gram_matrix(self.X) / self.n
@@ -201,21 +205,21 @@ class Problem:
         :math:`\tfrac1{2k}\|y' - X'w\|^2 = \tfrac1{2n}\|y - \tilde Xw\|^2 -` ``loss_offset``
         for every w: the same minimiser at O(k²) per evaluation instead of O(nk).
         """
-        cols = self.columns(idx)
         k = idx.size
         if not (compress and self.quadratic and k < self.n):
-            sub = Problem(cols, self.data[1], self.penalty, self.lam[idx], self.family,
-                          self.fit_intercept, self.linear_solver, weights=self.weights)
+            sub = Problem(self.columns(idx), self.data[1], self.penalty, self.lam[idx],
+                          self.family, self.fit_intercept, self.linear_solver,
+                          weights=self.weights)
         else:
             s = np.ones(self.n) if self.sw is None else self.sw
-            G = gram_matrix(cols * np.sqrt(s)[:, None]) / self.n
-            c = cols.T @ (s * self.y) / self.n
-            R = _psd_factor(G)
+            G, c = self._gram_and_rhs(idx, s)
+            R, upper = _psd_factor(G)
             Xc = np.sqrt(k) * R
-            yc = np.sqrt(k) * np.linalg.lstsq(R.T, c, rcond=None)[0]
+            yc = np.sqrt(k) * (linalg.solve_triangular(R, c, trans="T", check_finite=False)
+                               if upper else np.linalg.lstsq(R.T, c, rcond=None)[0])
             sub = Problem(Xc, yc, self.penalty, self.lam[idx], self.family, False,
-                          self.linear_solver)
-            # the constant (‖y‖²/n − ‖y'‖²/k)/2, and the centring of the outer problem
+                          self.linear_solver, gram=(G, c))
+            # the constant (Σ s y²/n − ‖y'‖²/k)/2, and the centring of the outer problem
             sub.loss_offset = self.loss_offset + 0.5 * (float(s @ self.y**2) / self.n
                                                         - float(yc @ yc) / k)
             sub.informative = self.informative[idx].copy()
@@ -226,6 +230,23 @@ class Problem:
         out[idx] = False
         sub.outside_lam = np.concatenate([self.outside_lam, self.lam[out & (self.lam > 0)]])
         return sub
+
+    def _gram_and_rhs(self, idx: Array, s: Array) -> tuple[Array, Array]:
+        r"""(X̃_Wᵀ S X̃_W/n, X̃_Wᵀ S ỹ/n) of the columns ``idx``. Sparse X: from the sparse
+        product and the rank-one centring term :math:`-\bar x\bar x^\top` (Σ s_i = n), so
+        that no n × k block is densified."""
+        X = self.data[0] if self.lazy else self.X
+        if not sparse.issparse(X):
+            cols = self.columns(idx)
+            return gram_matrix(cols * np.sqrt(s)[:, None]) / self.n, cols.T @ (s * self.y) / self.n
+        cols = X[:, idx]
+        weighted = cols if self.sw is None else sparse.diags_array(s) @ cols
+        G = (cols.T @ weighted).toarray() / self.n
+        c = np.asarray(weighted.T @ self.y).ravel() / self.n
+        if self.centred:  # ỹ has weighted mean 0, so the rhs needs no correction
+            m = self.x_mean[idx]
+            G -= np.outer(m, m)
+        return G, c
 
     # -------------------------------------------------------------- loss pieces
     def theta(self, w: Array, b: float, idx: Array | None = None) -> Array:
@@ -393,14 +414,14 @@ def _column_summary(X: Any, fit_intercept: bool, col_range: tuple[Array, Array] 
     return np.zeros(X.shape[1]), (hi != 0) | (lo != 0)
 
 
-def _psd_factor(G: Array) -> Array:
-    r"""An R with RᵀR = G for a symmetric positive semidefinite G: the Cholesky factor, or
-    (singular G) the scaled eigenvectors :math:`\Lambda^{1/2}V^\top`."""
+def _psd_factor(G: Array) -> tuple[Array, bool]:
+    r"""(R, upper triangular) with RᵀR = G for a symmetric positive semidefinite G: the
+    Cholesky factor, or (singular G) the scaled eigenvectors :math:`\Lambda^{1/2}V^\top`."""
     try:
-        return linalg.cholesky(G, lower=False, check_finite=False)
+        return linalg.cholesky(G, lower=False, check_finite=False), True
     except linalg.LinAlgError:
         vals, vecs = np.linalg.eigh(G)
-        return np.sqrt(np.clip(vals, 0.0, None))[:, None] * vecs.T
+        return np.sqrt(np.clip(vals, 0.0, None))[:, None] * vecs.T, False
 
 
 def check_finite_solution(problem: Problem) -> None:
