@@ -214,8 +214,10 @@ def applicable(method: str, p: dict) -> bool:
     return True
 
 
-def timed_runs(method: str, p: dict, repeats: int) -> list[tuple[float, float, float]]:
-    """(tol, median CPU time, objective) for each rung of the method's ladder."""
+def timed_runs(method: str, p: dict,
+               repeats: int) -> list[tuple[float, float, float, float]]:
+    """(tol, median CPU time, objective, max/min time over the repeats) for each rung of the
+    method's ladder."""
     fn, ladder = LADDERS[method]
     out = []
     for tol in ladder:
@@ -228,7 +230,8 @@ def timed_runs(method: str, p: dict, repeats: int) -> list[tuple[float, float, f
             times.append(time.process_time() - start)
             if rep == 0 and times[0] > 2.0:  # long runs: one timing is precise enough
                 break
-        out.append((tol, float(np.median(times)), objective(p, coef, b)))
+        out.append((tol, float(np.median(times)), objective(p, coef, b),
+                    max(times) / min(times)))
         if times[0] > SLOW:
             break
     return out
@@ -282,15 +285,17 @@ def main() -> None:
                     warnings.simplefilter("ignore")
                     run_skglm(p, 1e-2)
             runs = {m: timed_runs(m, p, args.repeats) for m in methods if applicable(m, p)}
-            best = min(f for r in runs.values() for _, _, f in r)
+            best = min(f for r in runs.values() for _, _, f, _ in r)
             thresh = best + REL * max(abs(best), 1e-12)
             reach = {}
+            spread = []
             for m, r in runs.items():
-                ok = [t for _, t, f in r if f <= thresh]
-                gap = min(f for _, _, f in r) - best
-                reach[m] = (min(ok) if ok else None, gap / max(abs(best), 1e-12))
+                ok = [(t, s) for _, t, f, s in r if f <= thresh]
+                gap = min(f for _, _, f, _ in r) - best
+                reach[m] = (min(ok)[0] if ok else None, gap / max(abs(best), 1e-12))
+                spread += [min(ok)[1]] if ok else []
             peak, size = peak_memory(p)
-            rows.append((p, reach, peak / size))
+            rows.append((p, reach, peak / size, max(spread)))
             print(f"{p['name']}: " + ", ".join(
                 f"{m} {v[0]:.3g}s" if v[0] is not None else f"{m} not reached"
                 for m, v in reach.items()) + f"; IRLS peak memory {peak / size:.2f} × X",
@@ -298,9 +303,10 @@ def main() -> None:
 
     others = methods[1:]
     head = ("| problem | " + " | ".join(f"{m} (s)" for m in methods) + " | "
-            + " | ".join(f"{m} / IRLS" for m in others) + " | IRLS peak memory / X |")
-    lines = [head, "|" + "---|" * (2 + 2 * len(methods) - 1)]
-    for p, reach, mem in rows:
+            + " | ".join(f"{m} / IRLS" for m in others)
+            + " | IRLS peak memory / X | noise (max/min) |")
+    lines = [head, "|" + "---|" * (3 + 2 * len(methods) - 1)]
+    for p, reach, mem, noise in rows:
         t_irls = reach["IRLS"][0]
         cells, ratios = [], []
         for m in methods:
@@ -315,7 +321,7 @@ def main() -> None:
             else:
                 ratios.append("—")
         lines.append(f"| {p['name']} | " + " | ".join(cells) + " | " + " | ".join(ratios)
-                     + f" | {mem:.2f} |")
+                     + f" | {mem:.2f} | {noise:.2f} |")
     table = "\n".join(lines)
     header = (
         f"# Solver benchmark: CPU time to reach the best objective to rel {REL:g}\n\n"
@@ -328,7 +334,9 @@ def main() -> None:
         "ratio `m / IRLS` above 1 means IRLS is that many times faster. \"not reached\": no "
         "rung came that close (for the nonconvex rows: a different, worse local minimum from "
         "the same ridge start). Peak memory: tracemalloc's peak during one IRLS solve over "
-        "the bytes of X (its data, indices and pointers when sparse).\n\n"
+        "the bytes of X (its data, indices and pointers when sparse). Noise: the largest "
+        "max/min ratio of the repeated timings behind the row's entries (the machine was "
+        "shared with other jobs; CPU time keeps it low).\n\n"
     )
     _io.write_text(args.out, header + table + "\n")
     print()

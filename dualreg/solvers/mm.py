@@ -69,13 +69,13 @@ def weighted_ridge(problem: Problem, w: Array, b: float, active: Array, delta: A
         else:
             w[active] = solver.solve(problem.X[:, active], delta, rhs)
         return w, b
-    XA = problem.X[:, active]
+    XA = problem.X if active.size == problem.d else problem.X[:, active]  # no copy if all
+    Xaug = np.column_stack([XA, np.ones(n)]) if problem.has_b else XA  # once, not per step
     dfull = np.concatenate([delta, [0.0]]) if problem.has_b else delta
     for _ in range(max_newton):
         theta = problem.theta(w, b, active)
         resid = problem.residual(theta)  # s·(μ − y)
         W = problem.curvature(theta)
-        Xaug = np.column_stack([XA, np.ones(n)]) if problem.has_b else XA
         rhs = Xaug.T @ (W * theta - resid) / n
         x0 = np.concatenate([w[active], [b]]) if problem.has_b else w[active]
         step = solver.solve(Xaug * np.sqrt(W)[:, None], dfull, rhs) - x0
