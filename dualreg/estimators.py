@@ -13,9 +13,18 @@ Each estimator minimises, with the mean-loss scaling of docs/conventions.md §1,
 
 ``penalty`` is a :class:`dualreg.penalties.Penalty` or a name: a key of
 :data:`dualreg.penalties.CATALOGUE` (case-insensitive, built with its defaults overridden by
-``penalty_params``), ``"lasso"``/``"l1"``, ``"ridge"``/``"l2"``, or ``"l<p>"`` for ℓp
-(``"l0.5"``, ``"l1.5"``). Conventions: ``__init__`` only stores parameters, validation happens in
-``fit``, ``fit`` returns ``self``, learned attributes end in ``_``.
+``penalty_params``), ``"TextbookMCP"``/``"TextbookSCAD"`` (with ``penalty_params={"gamma": γ}``),
+``"lasso"``/``"l1"``, ``"ridge"``/``"l2"``, or ``"l<p>"`` for ℓp (``"l0.5"``, ``"l1.5"``).
+
+A penalty that declares ``follows_lam`` — :class:`~dualreg.penalties.TextbookMCP` and
+:class:`~dualreg.penalties.TextbookSCAD`, the literature's MCP(λ, γ) and SCAD(λ, γ) — is rebuilt
+at ``alpha`` before the fit, so ``alpha`` moves its thresholds as well as its height and
+``GridSearchCV`` over ``alpha`` searches the textbook family (skglm's ``MCPenalty(alpha,
+gamma)``). The fixed-threshold :class:`~dualreg.penalties.MCP` (a, scale) keeps its knot
+b = a·scale whatever ``alpha`` (``penalty_`` is the penalty solved with).
+
+Conventions: ``__init__`` only stores parameters, validation happens in ``fit``, ``fit`` returns
+``self``, learned attributes end in ``_``. The CV variants are in :mod:`dualreg.estimators_cv`.
 """
 
 from __future__ import annotations
@@ -29,8 +38,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from dualreg.solvers import irls
+from dualreg.solvers.contract import penalty_at
+from dualreg.solvers.path import check_flag
 
-__all__ = ["IRLSClassifier", "IRLSPoissonRegressor", "IRLSRegressor", "resolve_penalty"]
+__all__ = [
+    "IRLSClassifier",
+    "IRLSPoissonRegressor",
+    "IRLSRegressor",
+    "check_alpha",
+    "resolve_penalty",
+]
 
 _ALIASES = {"lasso": "L1", "l1": "L1", "ridge": "Ridge", "l2": "Ridge"}
 
@@ -38,6 +55,7 @@ _ALIASES = {"lasso": "L1", "l1": "L1", "ridge": "Ridge", "l2": "Ridge"}
 def resolve_penalty(penalty: Any, params: dict[str, Any] | None = None) -> Any:
     """A penalty object from an object or a name (module docstring); errors list the names."""
     from dualreg.penalties import CATALOGUE, Lp, Penalty
+    from dualreg.penalties.textbook import TEXTBOOK
 
     if isinstance(penalty, Penalty):
         if params:
@@ -57,13 +75,28 @@ def resolve_penalty(penalty: Any, params: dict[str, Any] | None = None) -> Any:
             if params:
                 raise ValueError(f"penalty {penalty!r} takes no penalty_params")
             return Lp(float(m.group(1)))
+    textbook = {k.lower(): cls for k, cls in TEXTBOOK.items()}
+    if key.lower() in textbook:
+        try:
+            return textbook[key.lower()](**(params or {}))
+        except TypeError as err:
+            raise ValueError(f"bad penalty_params for {penalty!r}: {err}") from err
     names = {k.lower(): k for k in CATALOGUE}
     if key.lower() not in names:
         raise ValueError(
             f"unknown penalty {penalty!r}; use a Penalty object, 'l<p>', one of "
-            f"{sorted(_ALIASES)} or of {sorted(CATALOGUE)}"
+            f"{sorted(_ALIASES)}, of {sorted(TEXTBOOK)} or of {sorted(CATALOGUE)}"
         )
     return CATALOGUE[names[key.lower()]].build(**(params or {}))
+
+
+def check_alpha(alpha: Any, name: str = "alpha") -> float:
+    """``alpha`` as a finite float >= 0; ValueError naming ``name`` otherwise."""
+    if isinstance(alpha, bool | np.bool_) or not np.isscalar(alpha) or isinstance(alpha, str):
+        raise ValueError(f"{name} must be a nonnegative number, got {alpha!r}")
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {alpha!r}")
+    return float(alpha)
 
 
 class _IRLSBase(BaseEstimator):
@@ -94,18 +127,17 @@ class _IRLSBase(BaseEstimator):
         self.init = init
         self.linear_solver = linear_solver
 
-    def _fit_irls(self, X: np.ndarray, y: np.ndarray) -> Any:
-        alpha = self.alpha
-        if isinstance(alpha, bool) or not np.isscalar(alpha):
-            raise ValueError(f"alpha must be a nonnegative number, got {alpha!r}")
-        if not np.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}")
-        self.penalty_ = resolve_penalty(self.penalty, self.penalty_params)
-        res = irls(
-            X, y, self.penalty_, float(alpha), family=self._family,
-            fit_intercept=self.fit_intercept, init=self.init, eps_schedule=self.eps_schedule,
-            tol=self.tol, max_iter=self.max_iter, linear_solver=self.linear_solver,
-        )
+    def _solver_kwargs(self) -> dict[str, Any]:
+        """The arguments of :func:`~dualreg.solvers.irls` that the parameters set."""
+        return dict(family=self._family, fit_intercept=self.fit_intercept, init=self.init,
+                    eps_schedule=self.eps_schedule, tol=self.tol, max_iter=self.max_iter,
+                    linear_solver=self.linear_solver)
+
+    def _fit_irls(self, X: np.ndarray, y: np.ndarray, alpha: Any = None) -> Any:
+        alpha = check_alpha(self.alpha if alpha is None else alpha)
+        check_flag(self.fit_intercept, "fit_intercept")
+        self.penalty_ = penalty_at(resolve_penalty(self.penalty, self.penalty_params), alpha)
+        res = irls(X, y, self.penalty_, alpha, **self._solver_kwargs())
         self.coef_ = res.coef
         self.intercept_ = float(res.intercept)
         self.n_iter_ = int(res.n_iter)
@@ -126,6 +158,8 @@ class IRLSRegressor(RegressorMixin, _IRLSBase):
     Parameters
     ----------
     penalty : Penalty or str, default "l1"
+        A penalty declaring ``follows_lam`` (``TextbookMCP(gamma)``, ``TextbookSCAD(gamma)``)
+        is solved as ``penalty.at_lam(alpha)``: the literature's MCP/SCAD at λ = alpha.
     alpha : float, default 1.0
         λ (mean-loss scaling: ``Lasso(alpha)`` is ``IRLSRegressor("l1", alpha)``).
     penalty_params : dict, optional
