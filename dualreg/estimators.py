@@ -138,12 +138,16 @@ class _IRLSBase(BaseEstimator):
         check_flag(self.fit_intercept, "fit_intercept")
         self.penalty_ = penalty_at(resolve_penalty(self.penalty, self.penalty_params), alpha)
         res = irls(X, y, self.penalty_, alpha, **self._solver_kwargs())
+        self._store_result(res)
+        return res
+
+    def _store_result(self, res: Any) -> None:
+        """The learned attributes of one :class:`~dualreg.solvers.IRLSResult`."""
         self.coef_ = res.coef
         self.intercept_ = float(res.intercept)
         self.n_iter_ = int(res.n_iter)
         self.stationarity_ = float(res.stationarity[-1])
         self.converged_ = bool(res.converged)
-        return res
 
     def _linear(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
@@ -178,9 +182,12 @@ class IRLSRegressor(RegressorMixin, _IRLSBase):
 
     def fit(self, X: Any, y: Any) -> IRLSRegressor:
         """Fit on ``X`` (n, d) and real ``y`` (n,); returns self."""
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        self._fit_irls(X, y)
+        self._fit_irls(*self._prepare(X, y))
         return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated X and the y the solver fits."""
+        return validate_data(self, X, y, y_numeric=True, dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """:math:`Xw + b`."""
@@ -219,13 +226,17 @@ class IRLSPoissonRegressor(RegressorMixin, _IRLSBase):
 
     def fit(self, X: Any, y: Any) -> IRLSPoissonRegressor:
         """Fit on ``X`` (n, d) and counts ``y >= 0``; returns self."""
+        self._fit_irls(*self._prepare(X, y))
+        return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated X and counts y."""
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         if np.any(y < 0):
-            raise ValueError("y must be nonnegative counts for IRLSPoissonRegressor")
+            raise ValueError(f"y must be nonnegative counts for {type(self).__name__}")
         if np.all(y == 0) and self.fit_intercept:
             raise ValueError("y is all zero: the Poisson intercept would be -inf")
-        self._fit_irls(X, y)
-        return self
+        return X, y
 
     def predict(self, X: Any) -> np.ndarray:
         """Expected counts :math:`e^{Xw + b}`."""
@@ -279,19 +290,22 @@ class IRLSClassifier(ClassifierMixin, _IRLSBase):
 
     def fit(self, X: Any, y: Any) -> IRLSClassifier:
         """Fit on ``X`` (n, d) and binary labels ``y``; returns self."""
+        self._fit_irls(*self._prepare(X, y))
+        return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated X and y as 0 (``classes_[0]``) / 1 (``classes_[1]``); sets ``classes_``."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if self.classes_.size > 2:
             raise ValueError(
-                "Only binary classification is supported by IRLSClassifier: y has "
+                f"Only binary classification is supported by {type(self).__name__}: y has "
                 f"{self.classes_.size} classes"
             )
         if self.classes_.size < 2:
-            raise ValueError("IRLSClassifier needs 2 classes in y, got 1 class")
-        y01 = (y == self.classes_[1]).astype(np.float64)
-        self._fit_irls(X, y01)
-        return self
+            raise ValueError(f"{type(self).__name__} needs 2 classes in y, got 1 class")
+        return X, (y == self.classes_[1]).astype(np.float64)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of ``classes_[1]``: :math:`Xw + b`."""
