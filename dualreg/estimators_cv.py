@@ -97,12 +97,24 @@ class _CVMixin:
     _deviance = staticmethod(_gaussian_deviance)
     _path_alias: str | None = None  # another name for deviance_path_ (LassoCV's mse_path_)
 
-    def _cv_init(self, alphas, n_alphas, alpha_min_ratio, cv, n_jobs) -> None:
+    def __init__(self, penalty: Any = "l1", *, alphas: Any = None, n_alphas: int = 100,
+                 alpha_min_ratio: float | None = None, cv: Any = None,
+                 n_jobs: int | None = None, penalty_params: dict[str, Any] | None = None,
+                 fit_intercept: bool = True, max_iter: int = 1000, tol: float = 1e-8,
+                 eps_schedule: Any = "auto", init: Any = "auto", linear_solver: Any = "auto"):
+        self.penalty = penalty
         self.alphas = alphas
         self.n_alphas = n_alphas
         self.alpha_min_ratio = alpha_min_ratio
         self.cv = cv
         self.n_jobs = n_jobs
+        self.penalty_params = penalty_params
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.eps_schedule = eps_schedule
+        self.init = init
+        self.linear_solver = linear_solver
 
     def _grid(self, X: np.ndarray, y: np.ndarray, penalty: Any) -> np.ndarray:
         if self.alphas is not None:
@@ -169,31 +181,11 @@ _CV_DOC = """
 """
 
 
-def _cv_signature(default_penalty: str):
-    def __init__(self, penalty: Any = default_penalty, *, alphas: Any = None,
-                 n_alphas: int = 100, alpha_min_ratio: float | None = None, cv: Any = None,
-                 n_jobs: int | None = None, penalty_params: dict[str, Any] | None = None,
-                 fit_intercept: bool = True, max_iter: int = 1000, tol: float = 1e-8,
-                 eps_schedule: Any = "auto", init: Any = "auto", linear_solver: Any = "auto"):
-        self.penalty = penalty
-        self.penalty_params = penalty_params
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.eps_schedule = eps_schedule
-        self.init = init
-        self.linear_solver = linear_solver
-        self._cv_init(alphas, n_alphas, alpha_min_ratio, cv, n_jobs)
-
-    return __init__
-
-
 class IRLSRegressorCV(_CVMixin, IRLSRegressor):
     __doc__ = ("Penalised least squares with ``alpha`` chosen by cross-validation (mean squared "
                "error), the IRLS counterpart of scikit-learn's ``LassoCV``.\n" + _CV_DOC +
                "    mse_path_ : ndarray (K, n_folds)\n        ``deviance_path_`` (LassoCV's "
                "name).\n")
-    __init__ = _cv_signature("l1")
     _deviance = staticmethod(_gaussian_deviance)
     _path_alias = "mse_path_"
 
@@ -201,12 +193,10 @@ class IRLSRegressorCV(_CVMixin, IRLSRegressor):
 class IRLSClassifierCV(_CVMixin, IRLSClassifier):
     __doc__ = ("Penalised logistic regression with ``alpha`` chosen by stratified "
                "cross-validation (binomial deviance, twice the log-loss).\n" + _CV_DOC)
-    __init__ = _cv_signature("l1")
     _deviance = staticmethod(_binomial_deviance)
 
 
 class IRLSPoissonRegressorCV(_CVMixin, IRLSPoissonRegressor):
     __doc__ = ("Penalised Poisson regression with ``alpha`` chosen by cross-validation (mean "
                "Poisson deviance).\n" + _CV_DOC)
-    __init__ = _cv_signature("l1")
     _deviance = staticmethod(_poisson_deviance)
