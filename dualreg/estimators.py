@@ -13,9 +13,18 @@ Each estimator minimises, with the mean-loss scaling of docs/conventions.md §1,
 
 ``penalty`` is a :class:`dualreg.penalties.Penalty` or a name: a key of
 :data:`dualreg.penalties.CATALOGUE` (case-insensitive, built with its defaults overridden by
-``penalty_params``), ``"lasso"``/``"l1"``, ``"ridge"``/``"l2"``, or ``"l<p>"`` for ℓp
-(``"l0.5"``, ``"l1.5"``). Conventions: ``__init__`` only stores parameters, validation happens in
-``fit``, ``fit`` returns ``self``, learned attributes end in ``_``.
+``penalty_params``), ``"TextbookMCP"``/``"TextbookSCAD"`` (with ``penalty_params={"gamma": γ}``),
+``"lasso"``/``"l1"``, ``"ridge"``/``"l2"``, or ``"l<p>"`` for ℓp (``"l0.5"``, ``"l1.5"``).
+
+A penalty that declares ``follows_lam`` — :class:`~dualreg.penalties.TextbookMCP` and
+:class:`~dualreg.penalties.TextbookSCAD`, the literature's MCP(λ, γ) and SCAD(λ, γ) — is rebuilt
+at ``alpha`` before the fit, so ``alpha`` moves its thresholds as well as its height and
+``GridSearchCV`` over ``alpha`` searches the textbook family (skglm's ``MCPenalty(alpha,
+gamma)``). The fixed-threshold :class:`~dualreg.penalties.MCP` (a, scale) keeps its knot
+b = a·scale whatever ``alpha`` (``penalty_`` is the penalty solved with).
+
+Conventions: ``__init__`` only stores parameters, validation happens in ``fit``, ``fit`` returns
+``self``, learned attributes end in ``_``. The CV variants are in :mod:`dualreg.estimators_cv`.
 """
 
 from __future__ import annotations
@@ -29,8 +38,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from dualreg.solvers import irls
+from dualreg.solvers.contract import penalty_at
+from dualreg.solvers.path import check_flag
 
-__all__ = ["IRLSClassifier", "IRLSPoissonRegressor", "IRLSRegressor", "resolve_penalty"]
+__all__ = [
+    "IRLSClassifier",
+    "IRLSPoissonRegressor",
+    "IRLSRegressor",
+    "check_alpha",
+    "resolve_penalty",
+]
 
 _ALIASES = {"lasso": "L1", "l1": "L1", "ridge": "Ridge", "l2": "Ridge"}
 
@@ -38,6 +55,7 @@ _ALIASES = {"lasso": "L1", "l1": "L1", "ridge": "Ridge", "l2": "Ridge"}
 def resolve_penalty(penalty: Any, params: dict[str, Any] | None = None) -> Any:
     """A penalty object from an object or a name (module docstring); errors list the names."""
     from dualreg.penalties import CATALOGUE, Lp, Penalty
+    from dualreg.penalties.textbook import TEXTBOOK
 
     if isinstance(penalty, Penalty):
         if params:
@@ -57,13 +75,28 @@ def resolve_penalty(penalty: Any, params: dict[str, Any] | None = None) -> Any:
             if params:
                 raise ValueError(f"penalty {penalty!r} takes no penalty_params")
             return Lp(float(m.group(1)))
+    textbook = {k.lower(): cls for k, cls in TEXTBOOK.items()}
+    if key.lower() in textbook:
+        try:
+            return textbook[key.lower()](**(params or {}))
+        except TypeError as err:
+            raise ValueError(f"bad penalty_params for {penalty!r}: {err}") from err
     names = {k.lower(): k for k in CATALOGUE}
     if key.lower() not in names:
         raise ValueError(
             f"unknown penalty {penalty!r}; use a Penalty object, 'l<p>', one of "
-            f"{sorted(_ALIASES)} or of {sorted(CATALOGUE)}"
+            f"{sorted(_ALIASES)}, of {sorted(TEXTBOOK)} or of {sorted(CATALOGUE)}"
         )
     return CATALOGUE[names[key.lower()]].build(**(params or {}))
+
+
+def check_alpha(alpha: Any, name: str = "alpha") -> float:
+    """``alpha`` as a finite float >= 0; ValueError naming ``name`` otherwise."""
+    if isinstance(alpha, bool | np.bool_) or not np.isscalar(alpha) or isinstance(alpha, str):
+        raise ValueError(f"{name} must be a nonnegative number, got {alpha!r}")
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {alpha!r}")
+    return float(alpha)
 
 
 class _IRLSBase(BaseEstimator):
@@ -94,24 +127,27 @@ class _IRLSBase(BaseEstimator):
         self.init = init
         self.linear_solver = linear_solver
 
-    def _fit_irls(self, X: np.ndarray, y: np.ndarray) -> Any:
-        alpha = self.alpha
-        if isinstance(alpha, bool) or not np.isscalar(alpha):
-            raise ValueError(f"alpha must be a nonnegative number, got {alpha!r}")
-        if not np.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}")
-        self.penalty_ = resolve_penalty(self.penalty, self.penalty_params)
-        res = irls(
-            X, y, self.penalty_, float(alpha), family=self._family,
-            fit_intercept=self.fit_intercept, init=self.init, eps_schedule=self.eps_schedule,
-            tol=self.tol, max_iter=self.max_iter, linear_solver=self.linear_solver,
-        )
+    def _solver_kwargs(self) -> dict[str, Any]:
+        """The arguments of :func:`~dualreg.solvers.irls` that the parameters set."""
+        return dict(family=self._family, fit_intercept=self.fit_intercept, init=self.init,
+                    eps_schedule=self.eps_schedule, tol=self.tol, max_iter=self.max_iter,
+                    linear_solver=self.linear_solver)
+
+    def _fit_irls(self, X: np.ndarray, y: np.ndarray, alpha: Any = None) -> Any:
+        alpha = check_alpha(self.alpha if alpha is None else alpha)
+        check_flag(self.fit_intercept, "fit_intercept")
+        self.penalty_ = penalty_at(resolve_penalty(self.penalty, self.penalty_params), alpha)
+        res = irls(X, y, self.penalty_, alpha, **self._solver_kwargs())
+        self._store_result(res)
+        return res
+
+    def _store_result(self, res: Any) -> None:
+        """The learned attributes of one :class:`~dualreg.solvers.IRLSResult`."""
         self.coef_ = res.coef
         self.intercept_ = float(res.intercept)
         self.n_iter_ = int(res.n_iter)
         self.stationarity_ = float(res.stationarity[-1])
         self.converged_ = bool(res.converged)
-        return res
 
     def _linear(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
@@ -126,6 +162,8 @@ class IRLSRegressor(RegressorMixin, _IRLSBase):
     Parameters
     ----------
     penalty : Penalty or str, default "l1"
+        A penalty declaring ``follows_lam`` (``TextbookMCP(gamma)``, ``TextbookSCAD(gamma)``)
+        is solved as ``penalty.at_lam(alpha)``: the literature's MCP/SCAD at λ = alpha.
     alpha : float, default 1.0
         λ (mean-loss scaling: ``Lasso(alpha)`` is ``IRLSRegressor("l1", alpha)``).
     penalty_params : dict, optional
@@ -144,9 +182,12 @@ class IRLSRegressor(RegressorMixin, _IRLSBase):
 
     def fit(self, X: Any, y: Any) -> IRLSRegressor:
         """Fit on ``X`` (n, d) and real ``y`` (n,); returns self."""
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        self._fit_irls(X, y)
+        self._fit_irls(*self._prepare(X, y))
         return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated X and the y the solver fits."""
+        return validate_data(self, X, y, y_numeric=True, dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """:math:`Xw + b`."""
@@ -185,13 +226,17 @@ class IRLSPoissonRegressor(RegressorMixin, _IRLSBase):
 
     def fit(self, X: Any, y: Any) -> IRLSPoissonRegressor:
         """Fit on ``X`` (n, d) and counts ``y >= 0``; returns self."""
+        self._fit_irls(*self._prepare(X, y))
+        return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated X and counts y."""
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         if np.any(y < 0):
-            raise ValueError("y must be nonnegative counts for IRLSPoissonRegressor")
+            raise ValueError(f"y must be nonnegative counts for {type(self).__name__}")
         if np.all(y == 0) and self.fit_intercept:
             raise ValueError("y is all zero: the Poisson intercept would be -inf")
-        self._fit_irls(X, y)
-        return self
+        return X, y
 
     def predict(self, X: Any) -> np.ndarray:
         """Expected counts :math:`e^{Xw + b}`."""
@@ -245,19 +290,22 @@ class IRLSClassifier(ClassifierMixin, _IRLSBase):
 
     def fit(self, X: Any, y: Any) -> IRLSClassifier:
         """Fit on ``X`` (n, d) and binary labels ``y``; returns self."""
+        self._fit_irls(*self._prepare(X, y))
+        return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated X and y as 0 (``classes_[0]``) / 1 (``classes_[1]``); sets ``classes_``."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if self.classes_.size > 2:
             raise ValueError(
-                "Only binary classification is supported by IRLSClassifier: y has "
+                f"Only binary classification is supported by {type(self).__name__}: y has "
                 f"{self.classes_.size} classes"
             )
         if self.classes_.size < 2:
-            raise ValueError("IRLSClassifier needs 2 classes in y, got 1 class")
-        y01 = (y == self.classes_[1]).astype(np.float64)
-        self._fit_irls(X, y01)
-        return self
+            raise ValueError(f"{type(self).__name__} needs 2 classes in y, got 1 class")
+        return X, (y == self.classes_[1]).astype(np.float64)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of ``classes_[1]``: :math:`Xw + b`."""

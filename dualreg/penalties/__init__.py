@@ -33,6 +33,7 @@ from dualreg.penalties.rules import RulePenalty, from_eta_hat, from_keep_prob
 from dualreg.penalties.sparseout import Sparseout
 from dualreg.penalties.standout import Standout
 from dualreg.penalties.targeted import TargetedDropout
+from dualreg.penalties.textbook import TextbookMCP, TextbookSCAD
 from dualreg.penalties.variational import VarDrop, VarDropApprox, dawson_integral
 from dualreg.penalties.ydrop import YDrop
 
@@ -65,6 +66,8 @@ __all__ = [
     "Sparseout",
     "Standout",
     "TargetedDropout",
+    "TextbookMCP",
+    "TextbookSCAD",
     "TopHalfRidge",
     "TrimmedRidge",
     "TwoLevelQuadratic",

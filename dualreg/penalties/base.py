@@ -71,6 +71,10 @@ class Penalty(ABC):
     curvature_class: CurvatureClass = SUBQUADRATIC
     is_convex: bool = False
     kink_at_zero: bool = False
+    #: Whether a parameter of Ω follows λ (the textbook MCP and SCAD of
+    #: :mod:`dualreg.penalties.textbook`, whose thresholds scale with λ); paths and estimators
+    #: solve at λ with :meth:`at_lam` (λ) instead of the object itself.
+    follows_lam: ClassVar[bool] = False
 
     # ----------------------------------------------------------------- hooks (t = |w| >= 0)
     @abstractmethod
@@ -203,6 +207,11 @@ class Penalty(ABC):
         kink = lam * self.slope_at_zero() if lam > 0 else 0.0
         at_zero = np.maximum(np.abs(grad) - kink, 0.0)
         return np.where(w != 0, nonzero, at_zero)
+
+    def at_lam(self, lam: float) -> Penalty:
+        """The penalty Ω_λ to use at strength λ in F = L + λΩ_λ: ``self`` unless
+        :attr:`follows_lam` (then a copy with its λ-dependent parameters set from ``lam``)."""
+        return self
 
     def to_cvxpy(self, expr: Any) -> Any:
         """Σ_j Ω(expr_j) as a cvxpy expression (convex penalties only)."""

@@ -302,8 +302,9 @@ class Log2Sum(Penalty):
 
 
 class MCP(Penalty):
-    r"""Minimax concave penalty, b = a·scale:
-    :math:`\Omega = |w| - w^2/(2b)` on :math:`|w| \le b`, b/2 beyond.
+    r"""Minimax concave penalty with a fixed knot b = a·scale (λ does not move it):
+    :math:`\Omega = |w| - w^2/(2b)` on :math:`|w| \le b`, b/2 beyond. The literature's
+    MCP(λ, γ), knot γλ, is :class:`~dualreg.penalties.TextbookMCP` (= λ·MCP(a=γ, scale=λ)).
 
     :math:`\hat\eta = b|w|/(b-|w|)` below b, +inf beyond; :math:`f(\eta) = b\eta/(\eta + b)`.
     Prox by the candidates of each piece (firm thresholding when step < b).
@@ -353,7 +354,9 @@ class SCAD(Penalty):
 
     :math:`\hat\eta = |w|` below s, :math:`s(a-1)|w|/(as - |w|)` up to as, +inf beyond.
     With :math:`t_\eta = as\eta/(s(a-1)+\eta)`: f(η) = η for η ≤ s, else
-    :math:`2\Omega(t_\eta) - t_\eta^2/\eta`. skglm's ``SCAD(alpha=s, gamma=a)`` is s·Ω.
+    :math:`2\Omega(t_\eta) - t_\eta^2/\eta`. skglm's ``SCAD(alpha=s, gamma=a)`` is s·Ω. The
+    knots s, as are fixed (λ does not move them); the literature's SCAD(λ, γ), knots λ and γλ,
+    is :class:`~dualreg.penalties.TextbookSCAD` (= λ·SCAD(a=γ, scale=λ)).
     """
 
     kink_at_zero = True

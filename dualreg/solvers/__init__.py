@@ -12,7 +12,7 @@
 :mod:`.working_set`       working sets for penalties with a finite kink at 0
 :mod:`.prox_sweep`        proximal coordinate sweep (nonconvex penalties)
 :mod:`.prox_gradient`     plain / accelerated proximal gradient
-:mod:`.path`              :func:`irls_path`, :func:`lam_max`
+:mod:`.path`              :func:`irls_path`, :func:`lam_grid`, :func:`lam_max`
 :mod:`.history`           the iteration history; :mod:`.result` results and warnings
 :mod:`.trace`             where a run records its iterates and calls the user's callback
 :mod:`.schedules`         ε-schedules; :mod:`.reference` cvxpy references (lazy: cvxpy)
@@ -37,7 +37,7 @@ from dualreg.solvers.linear import (
     get_linear_solver,
 )
 from dualreg.solvers.mm import eta_trick_update
-from dualreg.solvers.path import irls_path, lam_max
+from dualreg.solvers.path import irls_path, lam_grid, lam_max
 from dualreg.solvers.prox_gradient import (
     GLMLoss,
     ProxGradientResult,
@@ -76,6 +76,7 @@ __all__ = [
     "get_linear_solver",
     "irls",
     "irls_path",
+    "lam_grid",
     "lam_max",
     "prox_gradient",
     "rate",

@@ -20,6 +20,7 @@ __all__ = [
     "check_family",
     "check_penalty",
     "missing_methods",
+    "penalty_at",
 ]
 
 PENALTY_METHODS: Mapping[str, str] = {
@@ -37,6 +38,7 @@ PENALTY_FLAGS: Mapping[str, Any] = {
     "has_eta_form": False,
     "is_convex": False,
     "kink_at_zero": False,
+    "follows_lam": False,
 }
 """Penalty properties the solver reads, with the value assumed when one is not declared."""
 
@@ -99,6 +101,16 @@ def check_penalty(penalty: Any, methods: Iterable[str] = PENALTY_METHODS, *,
             "concave, so Ω is a supremum (not an infimum) of quadratics and has no η-form; the "
             "η-trick IRLS does not apply"
         )
+
+
+def penalty_at(penalty: Any, lam: float) -> Any:
+    """The penalty to solve with at strength ``lam``: ``penalty.at_lam(lam)`` when the penalty
+    declares ``follows_lam`` (its threshold moves with λ: the textbook MCP and SCAD of
+    :mod:`dualreg.penalties.textbook`), else ``penalty`` itself. Paths and estimators call it
+    at every λ; ``irls`` solves with the penalty it is given."""
+    if getattr(penalty, "follows_lam", PENALTY_FLAGS["follows_lam"]):
+        return penalty.at_lam(lam)
+    return penalty
 
 
 def check_family(family: Any, *, who: str = "the η-trick IRLS") -> None:

@@ -111,3 +111,8 @@ class PathResult:
     coefs: Array
     intercepts: Array
     results: list[IRLSResult]
+
+    @property
+    def n_iter(self) -> Array:
+        """Iterations of each solve, in the order of ``lams``."""
+        return np.array([r.n_iter for r in self.results], dtype=int)
