@@ -51,6 +51,9 @@ __all__ = [
 
 _ALIASES = {"lasso": "L1", "l1": "L1", "ridge": "Ridge", "l2": "Ridge"}
 
+SPARSE = ("csr", "csc")
+"""Sparse formats the estimators take as they are (the solver never densifies them)."""
+
 
 def resolve_penalty(penalty: Any, params: dict[str, Any] | None = None) -> Any:
     """A penalty object from an object or a name (module docstring); errors list the names."""
@@ -133,13 +136,20 @@ class _IRLSBase(BaseEstimator):
                     eps_schedule=self.eps_schedule, tol=self.tol, max_iter=self.max_iter,
                     linear_solver=self.linear_solver)
 
-    def _fit_irls(self, X: np.ndarray, y: np.ndarray, alpha: Any = None) -> Any:
+    def _fit_irls(self, X: np.ndarray, y: np.ndarray, alpha: Any = None,
+                  sample_weight: Any = None) -> Any:
         alpha = check_alpha(self.alpha if alpha is None else alpha)
         check_flag(self.fit_intercept, "fit_intercept")
         self.penalty_ = penalty_at(resolve_penalty(self.penalty, self.penalty_params), alpha)
-        res = irls(X, y, self.penalty_, alpha, **self._solver_kwargs())
+        res = irls(X, y, self.penalty_, alpha, sample_weight=sample_weight,
+                   **self._solver_kwargs())
         self._store_result(res)
         return res
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR/CSC go to the solver as they are
+        return tags
 
     def _store_result(self, res: Any) -> None:
         """The learned attributes of one :class:`~dualreg.solvers.IRLSResult`."""
@@ -151,7 +161,7 @@ class _IRLSBase(BaseEstimator):
 
     def _linear(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        X = validate_data(self, X, reset=False, accept_sparse=SPARSE)
         return X @ self.coef_ + self.intercept_
 
 
@@ -180,14 +190,15 @@ class IRLSRegressor(RegressorMixin, _IRLSBase):
 
     _family = "gaussian"
 
-    def fit(self, X: Any, y: Any) -> IRLSRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> IRLSRegressor:
         """Fit on ``X`` (n, d) and real ``y`` (n,); returns self."""
-        self._fit_irls(*self._prepare(X, y))
+        self._fit_irls(*self._prepare(X, y), sample_weight=sample_weight)
         return self
 
     def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """Validated X and the y the solver fits."""
-        return validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        return validate_data(self, X, y, y_numeric=True, dtype=np.float64,
+                             accept_sparse=SPARSE)
 
     def predict(self, X: Any) -> np.ndarray:
         """:math:`Xw + b`."""
@@ -224,14 +235,15 @@ class IRLSPoissonRegressor(RegressorMixin, _IRLSBase):
             linear_solver=linear_solver,
         )
 
-    def fit(self, X: Any, y: Any) -> IRLSPoissonRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> IRLSPoissonRegressor:
         """Fit on ``X`` (n, d) and counts ``y >= 0``; returns self."""
-        self._fit_irls(*self._prepare(X, y))
+        self._fit_irls(*self._prepare(X, y), sample_weight=sample_weight)
         return self
 
     def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """Validated X and counts y."""
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64,
+                             accept_sparse=SPARSE)
         if np.any(y < 0):
             raise ValueError(f"y must be nonnegative counts for {type(self).__name__}")
         if np.all(y == 0) and self.fit_intercept:
@@ -288,14 +300,14 @@ class IRLSClassifier(ClassifierMixin, _IRLSBase):
             linear_solver=linear_solver,
         )
 
-    def fit(self, X: Any, y: Any) -> IRLSClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> IRLSClassifier:
         """Fit on ``X`` (n, d) and binary labels ``y``; returns self."""
-        self._fit_irls(*self._prepare(X, y))
+        self._fit_irls(*self._prepare(X, y), sample_weight=sample_weight)
         return self
 
     def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """Validated X and y as 0 (``classes_[0]``) / 1 (``classes_[1]``); sets ``classes_``."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=SPARSE)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if self.classes_.size > 2:

@@ -213,3 +213,30 @@ def test_bad_sample_weight_names_the_argument(bad):
     X, y = _data(0)
     with pytest.raises(ValueError, match="sample_weight"):
         irls(X, y, L1(), 0.1, sample_weight=bad)
+
+
+def test_irls_rebuilds_a_textbook_penalty_at_its_lam():
+    """TextbookMCP(γ) built at λ = 1 and solved at λ = 0.1 has its knot at γ·0.1, as
+    MCP(a=γ, scale=0.1) — not at γ."""
+    from dualreg.penalties import TextbookMCP
+
+    X, y = _data(3)
+    ours = irls(X, y, TextbookMCP(gamma=3.0, lam=1.0), 0.1)
+    ref = irls(X, y, MCP(3.0, 0.1), 0.1)
+    assert _rel(ours.coef, ref.coef) <= 1e-10
+    with pytest.raises(ValueError, match="lam must be a scalar"):
+        irls(X, y, TextbookMCP(gamma=3.0), np.full(60, 0.1))
+
+
+def test_estimators_take_sparse_x_and_sample_weight():
+    from dualreg.estimators import IRLSClassifier, IRLSRegressor
+
+    X, y = _data(6, density=0.3)
+    k = np.random.default_rng(1).integers(0, 3, X.shape[0])
+    rows = np.repeat(np.arange(X.shape[0]), k)
+    for est, yy in [(IRLSRegressor("l1", alpha=0.05), y), (IRLSClassifier("l1", alpha=0.01),
+                                                           (y > np.median(y)).astype(int))]:
+        dense = type(est)(**est.get_params()).fit(X[rows], yy[rows])
+        fitted = est.fit(sparse.csr_array(X), yy, sample_weight=k)
+        assert _rel(fitted.coef_, dense.coef_) <= 1e-6
+        assert np.allclose(fitted.predict(sparse.csr_array(X)), dense.predict(X))

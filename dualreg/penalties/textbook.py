@@ -18,10 +18,9 @@ b = a·scale of MCP does not move with λ. The literature (Zhang 2010; Fan & Li 
 \lambda\,\text{MCP}(a=\gamma, \text{scale}=\lambda)` and :math:`\text{SCAD}_{\lambda,\gamma} =
 \lambda\,\text{SCAD}(a=\gamma, \text{scale}=\lambda)`: the objects below are exactly those, and
 they declare :attr:`~dualreg.penalties.Penalty.follows_lam`, so that
-:func:`dualreg.solvers.irls_path` and the estimators of :mod:`dualreg.estimators` rebuild them at
-every λ (alpha) they solve at (:meth:`at_lam`). :func:`dualreg.solvers.irls` solves at the ``lam``
-it is given with the penalty as built: pass the same λ to both, e.g.
-``irls(X, y, TextbookMCP(gamma=3, lam=0.1), 0.1)``.
+:func:`dualreg.solvers.irls`, :func:`dualreg.solvers.irls_path` and the estimators of
+:mod:`dualreg.estimators` rebuild them at every λ (alpha) they solve at (:meth:`at_lam`): the
+``lam`` given at construction only matters where the penalty is used alone (its faces).
 
 The other catalogue penalties with a threshold keep it in the units of w by definition:
 CappedL2's and TargetedDropout's τ and YDrop's τ are magnitude thresholds of a dropout rule

@@ -57,7 +57,7 @@ from scipy import sparse
 from dualreg._validation import as_finite_array, check_count, check_flag, check_scalar
 from dualreg.families import get_family
 from dualreg.solvers import schedules as _sched
-from dualreg.solvers.contract import check_family, check_penalty
+from dualreg.solvers.contract import check_family, check_penalty, penalty_at
 from dualreg.solvers.mm import eta_trick_update, mm_step, ridge_init, ridge_start, smoothed_eta
 from dualreg.solvers.polish import polish
 from dualreg.solvers.problem import (
@@ -180,6 +180,10 @@ def irls(
     X, y, col_range = check_data(X, y, fam, return_range=True)
     d = X.shape[1]
     lamv = check_lam(lam, d)
+    if getattr(penalty, "follows_lam", False):  # a textbook form: its knots at this λ
+        if np.ndim(lam) != 0:
+            raise ValueError(f"lam must be a scalar for {penalty!r}, whose threshold follows λ")
+        penalty = penalty_at(penalty, float(lam))
     fit_intercept = check_flag(fit_intercept, "fit_intercept")
     warn = check_flag(warn, "warn")
     if callback is not None and not callable(callback):
@@ -232,7 +236,9 @@ def irls(
 
         def solve(sub: Problem, w_sub: Array, b_sub: float, sub_trace: Trace,
                   max_iter: int) -> tuple[Array, float, bool]:
-            last_eps = res.history.last.eps if len(res.history) > 1 else None
+            # continue at the smallest smoothing reached so far (never 0: at ε = 0 a new
+            # coordinate of an absorbing penalty could not leave 0)
+            last_eps = next((e for e in reversed(res.eps) if e > 0), None)
             return _solve(sub, w_sub, b_sub, sub_trace,
                           dataclasses.replace(options, max_iter=max_iter, eps_cap=last_eps))
 

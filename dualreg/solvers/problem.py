@@ -96,8 +96,10 @@ def check_sample_weight(sample_weight: Any, n: int) -> Array | None:
         s = np.full(n, float(s))
     if s.shape != (n,):
         raise ValueError(f"sample_weight must have shape ({n},), got {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s < 0) or not s.sum() > 0:
-        raise ValueError("sample_weight must be finite and >= 0 with a positive sum")
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise ValueError("sample_weight must be finite and >= 0")
+    if not s.sum() > 0:
+        raise ValueError("sample_weight is zero for every sample: nothing to fit")
     return s * (n / s.sum())
 
 

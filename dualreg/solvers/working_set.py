@@ -21,7 +21,8 @@ W starts as the support of the start (a dense start: its ``p0`` largest entries)
 first, then the violators by score (as in Massias et al.'s Celer / skglm), and the inner
 problem — an eager :meth:`~dualreg.solvers.problem.Problem.restrict` of size n × |W|, or
 |W| × |W| for a quadratic loss — is solved warm-started from the current point. The loop
-stops when no zero outside W violates beyond ``tol``.
+stops when no zero outside W violates beyond ``tol``; should the inner solve stop short of
+``tol`` on W, one last round runs on every coordinate.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def default_working_set(problem: Problem, working_set: Any) -> bool:
     if working_set not in ("auto", True, False) or isinstance(working_set, np.bool_):
         raise ValueError(f"working_set must be 'auto', True or False, got {working_set!r}")
     if working_set == "auto":
-        return problem.kink and (problem.d >= AUTO_MIN_D or problem.lazy)
+        return problem.kink and (problem.d >= AUTO_MIN_D or sparse.issparse(problem.data[0]))
     if working_set and not problem.kink:
         raise ValueError(
             "working_set=True needs a penalty with a kink at 0 (Ω'(0+) > 0), whose zeros are "
@@ -111,13 +112,14 @@ def zero_violation(problem: Problem, w: Array, g: Array, theta: Array,
 
 def initial_working_set(problem: Problem, w: Array) -> tuple[Array, Array]:
     """(W, w restricted to W): the unpenalised coordinates and the support of w — of a dense w
-    (more than ``P0`` nonzeros) and a finite kink, its max(P0, min(n, d)/4) largest entries,
+    (more than max(P0, min(n, d)/2) nonzeros: a ridge start, not a warm start from a sparse
+    solution) and a finite kink, its max(P0, min(n, d)/8) largest entries,
     the rest set to 0. With Ω'(0+) = ∞ (ℓp, p < 1) a zero is a local minimum however large
     its gradient, so a dense start is kept whole: cutting it changes the minimum reached."""
     informative = problem.informative
     W = (problem.lam == 0) & informative
     supp = (w != 0) & informative
-    if supp.sum() > P0 and np.isfinite(problem.slope0):
+    if supp.sum() > max(P0, min(problem.d, problem.n) // 2) and np.isfinite(problem.slope0):
         size = max(P0, min(problem.d, problem.n) // 8)
         keep = np.argsort(-np.where(supp, np.abs(w), -1.0))[:size]
         W[keep] = True
@@ -145,7 +147,12 @@ def solve_on_working_sets(problem: Problem, w: Array, b: float, trace: Any, *, W
         if round_ > 0 and (float(np.max(outside)) <= tol or len(trace.history) > budget):
             # every zero outside W is optimal; report the stationarity of the full problem
             st = max(st, float(np.max(outside)))
-            break
+            whole = np.all(W | ~informative)
+            if st <= tol or whole or len(trace.history) > budget:
+                break
+            # the inner solve stopped short of tol on W (e.g. a support at the Newton
+            # capacity |S| = n − 1): finish on the whole problem, as without working sets
+            W |= informative
         size = max(P0, 2 * int(np.count_nonzero(w[informative])))
         order = np.argsort(-outside)
         n_new = int(min(np.count_nonzero(outside > tol), max(size - W.sum(), P0)))
