@@ -183,13 +183,34 @@ class Penalty(ABC):
         """Gaussian-mask variance σ² = λ / (c η̂) of the rule that implements λΩ at scale c."""
         return eta_to_noise_variance(self.eta_hat(w), lam, c)
 
+    #: Above this |v| the objective ½(x − v)² overflows; :meth:`prox` uses its asymptotic form.
+    PROX_ASYMPTOTIC_FROM: ClassVar[float] = 1e150
+
     def prox(self, v: Any, step: Any) -> np.ndarray:
-        """argmin_x ½(x − v)² + step·Ω(x), elementwise (the global minimiser)."""
+        r"""argmin_x ½(x − v)² + step·Ω(x), elementwise (the global minimiser).
+
+        step = 0 is the identity. For :math:`|v| > 10^{150}` (where ½(x − v)² overflows) the
+        minimiser is the far stationary point :math:`x = v/(1 + \mathrm{step}/\hat\eta(x))`
+        (x + step·Ω'(x) = v with Ω'(x) = x/η̂(x)), reached by three fixed-point steps from
+        x = v: exact for a quadratic tail (η̂ constant), within step²/η̂² of it otherwise.
+        """
         v = as_finite_array(v, "v")
-        step = check_nonnegative(step, "step")
-        step = np.broadcast_to(np.asarray(step, dtype=float), v.shape)
-        out = self._prox(np.abs(v), step)
-        return np.sign(v) * out
+        step = as_finite_array(check_nonnegative(step, "step"), "step")
+        step = np.broadcast_to(step, v.shape).reshape(-1)
+        mag = np.abs(v).reshape(-1)
+        big = mag > self.PROX_ASYMPTOTIC_FROM
+        moving = (step > 0) & ~big
+        out = mag.copy()
+        if np.any(moving):
+            out[moving] = self._prox(mag[moving], step[moving])
+        far = big & (step > 0)
+        if np.any(far):
+            x, s = mag[far], step[far]
+            for _ in range(3):
+                with np.errstate(divide="ignore", over="ignore"):
+                    x = mag[far] / (1.0 + s / self._eta_hat(x))
+            out[far] = x
+        return np.sign(v) * out.reshape(v.shape)
 
     def subdiff_distance(self, w: Any, grad: Any, lam: float) -> np.ndarray:
         """Distance of −grad to λ∂Ω(w), elementwise: the stationarity residual for

@@ -68,9 +68,11 @@ class Power(Penalty):
 
     def _eta_hat(self, t):
         q = self.q
-        with np.errstate(divide="ignore"):
+        if self.weight == 0:  # Ω ≡ 0: Ω' = 0, η̂ = +inf everywhere (Sparseout with drop = 0)
+            return np.full_like(t, np.inf)
+        with np.errstate(divide="ignore", over="ignore"):
             if q == 2:
-                return np.full_like(t, np.inf if self.weight == 0 else 1.0 / self.weight)
+                return np.full_like(t, 1.0 / self.weight)
             return t ** (2 - q) / np.float64(self.weight)
 
     def eta_hat_torch(self, t):
@@ -282,13 +284,19 @@ class Log2Sum(Penalty):
         return {"eps": self.eps}
 
     def _omega(self, t):
-        return np.log(t * t + self.eps)
+        # log(t² + ε) = logaddexp(2 log t, log ε): no overflow of t² (log(1e600) = 1381.6).
+        with np.errstate(divide="ignore"):
+            return np.logaddexp(2.0 * np.log(t), np.log(self.eps))
 
     def _slope(self, t):
-        return 2.0 * t / (t * t + self.eps)
+        # 2t/(t² + ε) = 2/(t + ε/t) above 1, where t² may overflow.
+        with np.errstate(divide="ignore", over="ignore"):
+            big = 2.0 / (np.maximum(t, 1.0) + self.eps / np.maximum(t, 1.0))
+            return np.where(t > 1.0, big, 2.0 * t / (t * t + self.eps))
 
     def _eta_hat(self, t):
-        return 0.5 * (t * t + self.eps)
+        with np.errstate(over="ignore"):  # +inf beyond 1e154: t/Ω'(t) ≈ t²/2 overflows
+            return 0.5 * (t * t + self.eps)
 
     def eta_hat_torch(self, t):
         r""":math:`(t^2+\varepsilon)/2` in tensor arithmetic."""
@@ -430,9 +438,11 @@ class TwoLevelQuadratic(Penalty):
 
     def _omega(self, t):
         tau = self.tau
-        return 0.5 * self.r_below * np.minimum(t, tau) ** 2 + 0.5 * self.r_above * np.maximum(
-            t * t - tau * tau, 0.0
-        )
+        below = 0.5 * self.r_below * np.minimum(t, tau) ** 2
+        if self.r_above == 0:  # flat beyond τ (capped ridge): no 0·inf where t² overflows
+            return below
+        with np.errstate(over="ignore"):
+            return below + 0.5 * self.r_above * (np.maximum(t - tau, 0.0) * (t + tau))
 
     def _slope(self, t):
         return self._odds(t) * t

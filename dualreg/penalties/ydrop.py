@@ -27,13 +27,25 @@ class _SmoothOdds(Penalty):
         self.is_convex = r0 <= r1
 
     def _odds(self, t):
-        return self.r0 + (self.r1 - self.r0) * t * t / (t * t + self.tau**2)
+        # r1 − (r1 − r0)τ²/(t² + τ²): the same odds, and r1 (not NaN) where t² overflows.
+        with np.errstate(over="ignore"):
+            return self.r1 - (self.r1 - self.r0) * self.tau**2 / (t * t + self.tau**2)
 
     def _omega(self, t):
-        tau2 = self.tau**2
-        return 0.5 * self.r0 * t * t + 0.5 * (self.r1 - self.r0) * (
-            t * t - tau2 * np.log1p(t * t / tau2)
-        )
+        tau2, r0, r1 = self.tau**2, self.r0, self.r1
+        with np.errstate(over="ignore", invalid="ignore"):
+            t2 = t * t
+            # log(1 + t²/τ²) without overflow: 2 log(t/τ) + log1p(τ²/t²) above τ.
+            big = np.maximum(t, self.tau)
+            log_term = np.where(t > self.tau, 2.0 * np.log(big / self.tau)
+                                + np.log1p(tau2 / big**2), np.log1p(t2 / tau2))
+            if r0 > r1:  # ½ r1 t² + ½ (r0 − r1) τ² log(1 + t²/τ²): two nonnegative terms
+                low = 0.5 * r1 * t2 if r1 else 0.0
+                return low + 0.5 * (r0 - r1) * tau2 * log_term
+            excess = np.where(np.isinf(t2), np.inf, t2 - tau2 * log_term)
+            low = 0.5 * r0 * t2 if r0 else 0.0
+            high = 0.5 * (r1 - r0) * excess if r1 != r0 else 0.0
+        return low + high + np.zeros_like(t)
 
     def _slope(self, t):
         return t * self._odds(t)
