@@ -138,3 +138,17 @@ def check_callable(x: Any, name: str) -> Any:
     if not callable(x):
         raise ValueError(f"{name} must be callable, got {type(x).__name__} {x!r}")
     return x
+
+
+def as_nonnegative_array(x: Any, name: str, allow_inf: bool = False) -> np.ndarray:
+    """``x`` as a float array of values >= 0 (no NaN; +inf only with ``allow_inf``)."""
+    _reject_non_numeric(x, name)
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{name} must be numeric, got {type(x).__name__}") from err
+    bad = np.isnan(arr) | (arr < 0) | (np.isinf(arr) & (not allow_inf))
+    if np.any(bad):
+        what = "nonnegative (+inf allowed)" if allow_inf else "finite and nonnegative"
+        raise ValueError(f"{name} must be {what}, got {arr[bad].reshape(-1)[0]!r}")
+    return arr

@@ -38,7 +38,14 @@ from dualreg._conventions import (
     keep_prob_to_eta,
     noise_variance_to_eta,
 )
-from dualreg._validation import as_finite_array
+from dualreg._validation import (
+    as_finite_array,
+    as_nonnegative_array,
+    check_callable,
+    check_int,
+    check_positive,
+    check_scalar,
+)
 
 __all__ = [
     "Classification",
@@ -63,12 +70,28 @@ def eta_hat_from_value(omega: Callable[[Array], Array], w: Any, rel_step: float 
     r""":math:`\hat\eta(w) = |w| / \Omega'(|w|)` with Ω' by central differences.
 
     The step is ``rel_step * |w|`` (relative error :math:`O(h^2)` ≈ 1e-10 for smooth Ω).
+    At w = 0 the value is the limit :math:`\hat\eta(0^+)`, extrapolated linearly from
+    :math:`\hat\eta(h_0)` and :math:`\hat\eta(h_0/2)`, :math:`h_0` = 1e-6 (exact for a kink,
+    η̂ = O(t), and for η̂ smooth at 0 up to :math:`O(h_0^2)`), clipped at 0.
     """
+    omega = check_callable(omega, "omega")
+    rel_step = check_scalar(rel_step, "rel_step", 0.0, 0.1, low_inclusive=False)
     t = np.abs(as_finite_array(w, "w"))
-    h = rel_step * np.maximum(t, 1e-300)
-    slope = (omega(t + h) - omega(t - h)) / (2 * h)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(slope > 0, t / slope, np.inf)
+
+    def at(u: Array) -> Array:
+        h = rel_step * np.maximum(u, 1e-300)
+        with np.errstate(over="ignore", invalid="ignore"):
+            slope = (np.asarray(omega(u + h), float) - np.asarray(omega(u - h), float)) / (2 * h)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(slope > 0, u / slope, np.inf)
+
+    out = at(t)
+    if np.any(t == 0):
+        h0 = np.array([1e-6, 5e-7])
+        e1, e2 = at(h0)
+        limit = np.inf if np.isinf(e1) or np.isinf(e2) else max(2.0 * e2 - e1, 0.0)
+        out = np.where(t == 0, limit, out)
+    return out
 
 
 def value_from_eta_hat(eta_hat: Callable[[Array], Array], w: Any) -> Array:
@@ -76,6 +99,7 @@ def value_from_eta_hat(eta_hat: Callable[[Array], Array], w: Any) -> Array:
 
     This is the adaptive-rule direction: the penalty a reweighting rule implements.
     """
+    eta_hat = check_callable(eta_hat, "eta_hat")
     t = np.abs(as_finite_array(w, "w"))
 
     def integrand(s: Array) -> Array:
@@ -109,18 +133,28 @@ def dual_from_value(
     \cdot \max(1, \eta)`, enough for every subquadratic Ω whose slope is at most 1 far out
     (the maximiser solves :math:`\Omega'(w) = w/\eta`).
     """
-    eta = np.asarray(eta, dtype=float)
+    omega = check_callable(omega, "omega")
+    eta = as_finite_array(eta, "eta")
+    if np.any(eta < 0):
+        raise ValueError(f"eta must be >= 0, got {float(eta.min())!r}")
     if w_max is None:
         w_max = 10.0 + 10.0 * np.sqrt(eta) * np.maximum(1.0, eta)
-    e = eta.reshape(-1, 1)
+    else:
+        w_max = check_positive(w_max, "w_max")
+    if np.any(np.broadcast_to(w_max, eta.shape) > 1e150):
+        raise ValueError("eta (or w_max) too large: the search for sup_w [2Ω(w) − w²/η] is "
+                         "limited to w <= 1e150")
+    e = np.where(eta > 0, eta, 1.0).reshape(-1, 1)
 
     def neg(w: Array) -> Array:
-        return -(2.0 * omega(w) - w**2 / e)
+        return -(2.0 * np.asarray(omega(w), float) - w**2 / e)
 
     _, best = _numerics.minimize_on_interval(
         neg, np.zeros(eta.size), np.broadcast_to(w_max, eta.shape).reshape(-1), log_grid=True
     )
-    return -best.reshape(eta.shape)
+    # η = 0: only w = 0 is admissible (w²/η = +inf elsewhere), so f(0) = 2Ω(0).
+    at_zero = 2.0 * float(np.asarray(omega(np.zeros(1)), float)[0])
+    return np.where(eta == 0, at_zero, -best.reshape(eta.shape))
 
 
 def value_from_dual(
@@ -128,6 +162,9 @@ def value_from_dual(
 ) -> Array:
     r""":math:`\Omega(w) = \tfrac12 \min_{\eta} [w^2/\eta + f(\eta)]`, minimised over
     :math:`\log\eta \in [\log\eta_{lo}, \log\eta_{hi}]` by a global 1-D search."""
+    dual = check_callable(dual, "dual")
+    eta_lo = check_scalar(eta_lo, "eta_lo", 0.0, np.inf, low_inclusive=False)
+    eta_hi = check_scalar(eta_hi, "eta_hi", eta_lo, np.inf, low_inclusive=False)
     t = np.abs(as_finite_array(w, "w"))
     tt = t.reshape(-1, 1)
 
@@ -159,9 +196,8 @@ def dual_from_eta_hat(
     """
     from scipy.optimize import elementwise
 
-    eta = np.asarray(eta, dtype=float)
-    if np.any(np.isnan(eta)) or np.any(eta < 0):
-        raise ValueError("eta must be nonnegative (and not NaN)")
+    eta_hat, value = check_callable(eta_hat, "eta_hat"), check_callable(value, "value")
+    eta = as_nonnegative_array(eta, "eta", allow_inf=True)
     flat = eta.reshape(-1)
     z_lo, z_hi = np.log(np.nextafter(0.0, 1.0)), np.log(np.finfo(float).max)
     with np.errstate(divide="ignore"):
@@ -225,7 +261,11 @@ def classify(
     Concave and nondecreasing → subquadratic; convex → superquadratic; both (affine) →
     quadratic; otherwise indefinite.
     """
-    value = getattr(penalty_or_value, "value", penalty_or_value)
+    value = check_callable(getattr(penalty_or_value, "value", penalty_or_value),
+                           "penalty_or_value")
+    t_max = check_scalar(t_max, "t_max", 0.0, 1e150, low_inclusive=False)
+    n = check_int(n, "n", 5, 10**7)
+    rtol = check_scalar(rtol, "rtol", 0.0, 1.0)
     theta = np.linspace(0.0, t_max**2, n)
     g = np.asarray(value(np.sqrt(theta)), dtype=float)
     scale = max(float(np.ptp(g)), 1e-300)

@@ -32,7 +32,12 @@ from dualreg._conventions import (
     eta_to_keep_prob,
     eta_to_noise_variance,
 )
-from dualreg._validation import as_finite_array, check_nonnegative, check_positive
+from dualreg._validation import (
+    as_finite_array,
+    as_nonnegative_array,
+    check_nonnegative,
+    check_positive,
+)
 
 __all__ = [
     "CURVATURE_CLASSES",
@@ -169,10 +174,7 @@ class Penalty(ABC):
     def dual(self, eta: Any) -> np.ndarray:
         """The η-trick dual f(η) = sup_w [2Ω(w) − w²/η], η >= 0 (+inf allowed)."""
         self._require_eta_form("dual")
-        eta = np.asarray(eta, dtype=float)
-        if np.any(np.isnan(eta)) or np.any(eta < 0):
-            raise ValueError("eta must be nonnegative (and not NaN)")
-        return self._dual(eta)
+        return self._dual(as_nonnegative_array(eta, "eta", allow_inf=True))
 
     def keep_prob(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
         """Bernoulli keep probability α = c η̂ / (c η̂ + λ) of the adaptive dropout rule that

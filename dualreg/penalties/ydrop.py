@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dualreg._validation import check_rate, check_scalar
+from dualreg._validation import check_bool, check_choice, check_rate, check_scalar
 from dualreg.penalties.base import QUADRATIC, SUBQUADRATIC, SUPERQUADRATIC, Penalty
 from dualreg.penalties.classical import TwoLevelQuadratic
 
@@ -98,9 +98,8 @@ class YDrop(Penalty):
                 "the less important units more"
             )
         self.tau = check_scalar(tau, "tau", 0.0, np.inf, low_inclusive=False)
-        if mapping not in ("bucket", "continuous"):
-            raise ValueError(f"mapping must be 'bucket' or 'continuous', got {mapping!r}")
-        self.mapping, self.mirrored = mapping, bool(mirrored)
+        self.mapping = check_choice(mapping, "mapping", ("bucket", "continuous"))
+        self.mirrored = check_bool(mirrored, "mirrored")
         r_low = self.p_low / (1.0 - self.p_low)
         r_high = self.p_high / (1.0 - self.p_high)
         r_small_w, r_big_w = (r_high, r_low) if self.mirrored else (r_low, r_high)
