@@ -83,6 +83,8 @@ class Power(Penalty):
 
     def _dual(self, eta):
         m, q = self.weight, self.q
+        if m == 0:  # Ω ≡ 0: f(η) = sup_w [−w²/η] = 0 for every η (also η = +inf)
+            return np.zeros_like(eta)
         if q == 2:
             return np.where(m * eta <= 1.0, 0.0, np.inf)
         r = q / (2 - q)
