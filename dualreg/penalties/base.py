@@ -131,7 +131,9 @@ class Penalty(ABC):
 
     def value(self, w: Any) -> np.ndarray:
         """Elementwise Ω(w)."""
-        return self._omega(np.abs(as_finite_array(w, "w")))
+        t = np.abs(as_finite_array(w, "w"))
+        with np.errstate(over="ignore"):  # a true value beyond 1.8e308 is +inf, not a warning
+            return self._omega(t)
 
     def total(self, w: Any) -> float:
         """Σ_j Ω(w_j)."""
@@ -143,7 +145,8 @@ class Penalty(ABC):
         The kink size Ω'(0+) is :meth:`slope_at_zero`; see :meth:`subdiff_distance`.
         """
         w = as_finite_array(w, "w")
-        with np.errstate(invalid="ignore"):  # sgn(0)·Ω'(0+) is 0·inf where the slope is infinite
+        # sgn(0)·Ω'(0+) is 0·inf where the slope is infinite; overflow is a true +inf
+        with np.errstate(invalid="ignore", over="ignore"):
             signed = np.sign(w) * self._slope(np.abs(w))
         return np.where(w == 0, 0.0, signed)
 
@@ -153,7 +156,9 @@ class Penalty(ABC):
 
     def eta_hat(self, w: Any) -> np.ndarray:
         """The η-trick reweighting η̂(w) = |w| / Ω'(|w|) (+inf where Ω'(|w|) = 0)."""
-        return self._eta_hat(np.abs(as_finite_array(w, "w")))
+        t = np.abs(as_finite_array(w, "w"))
+        with np.errstate(over="ignore"):
+            return self._eta_hat(t)
 
     def eta_hat_torch(self, t: Any) -> Any:
         r""":math:`\hat\eta(t)` on a torch tensor of magnitudes ``t = |w|`` (same dtype/device).
@@ -174,7 +179,9 @@ class Penalty(ABC):
     def dual(self, eta: Any) -> np.ndarray:
         """The η-trick dual f(η) = sup_w [2Ω(w) − w²/η], η >= 0 (+inf allowed)."""
         self._require_eta_form("dual")
-        return self._dual(as_nonnegative_array(eta, "eta", allow_inf=True))
+        eta = as_nonnegative_array(eta, "eta", allow_inf=True)
+        with np.errstate(over="ignore"):
+            return self._dual(eta)
 
     def keep_prob(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
         """Bernoulli keep probability α = c η̂ / (c η̂ + λ) of the adaptive dropout rule that
@@ -204,15 +211,21 @@ class Penalty(ABC):
         moving = (step > 0) & ~big
         out = mag.copy()
         if np.any(moving):
-            out[moving] = self._prox(mag[moving], step[moving])
+            with np.errstate(over="ignore"):
+                out[moving] = self._prox(mag[moving], step[moving])
         far = big & (step > 0)
         if np.any(far):
-            x, s = mag[far], step[far]
-            for _ in range(3):
-                with np.errstate(divide="ignore", over="ignore"):
-                    x = mag[far] / (1.0 + s / self._eta_hat(x))
-            out[far] = x
+            with np.errstate(divide="ignore", over="ignore"):
+                out[far] = self._prox_far(mag[far], step[far])
         return np.sign(v) * out.reshape(v.shape)
+
+    def _prox_far(self, v: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """The prox at v > 1e150: three steps of x ← v/(1 + step/η̂(x)) from x = v (at most
+        quadratic growth; superquadratic penalties override it)."""
+        x = v
+        for _ in range(3):
+            x = v / (1.0 + step / self._eta_hat(x))
+        return x
 
     def subdiff_distance(self, w: Any, grad: Any, lam: float) -> np.ndarray:
         """Distance of −grad to λ∂Ω(w), elementwise: the stationarity residual for

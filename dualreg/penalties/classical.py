@@ -105,6 +105,22 @@ class Power(Penalty):
             return np.where(mu > 0, _prox_two_thirds(v, 1.5 * mu), v)
         return np.where(mu > 0, _prox_power_root(v, mu, q), v)
 
+    def _prox_far(self, v, step):
+        if self.q <= 2:
+            return super()._prox_far(v, step)
+        # Superquadratic: x + μx^{q−1} = v, solved as log(x + μx^{q−1}) = log v in z = log x
+        # (x ≈ (v/μ)^{1/(q−1)} ≪ v; μx^{q−1} is formed in logs, so it never overflows).
+        from dualreg._numerics import bisect_increasing
+
+        log_mu = np.log(self.weight * step)
+
+        def log_h(z):
+            return np.logaddexp(z, log_mu + (self.q - 1) * z)
+
+        z = bisect_increasing(log_h, np.log(v), np.full_like(v, -700.0), np.log(v),
+                              iterations=200)
+        return np.exp(z)
+
     def to_cvxpy(self, expr):
         import cvxpy as cp
 
@@ -256,9 +272,12 @@ class LogSum(Penalty):
 
     def _dual(self, eta):
         e = self.eps
-        with np.errstate(over="ignore", invalid="ignore"):
-            t = 2.0 * eta / (np.sqrt(e**2 + 4.0 * eta) + e)  # stable form of the root
-            out = 2.0 * np.log(t + e) - np.where(eta > 0, t * t / np.where(eta > 0, eta, 1), 0.0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # the stable root t = 2η/(√(ε²+4η) + ε), written without 4η or 2η (overflow)
+            root = np.sqrt(eta) * np.sqrt(1.0 + e**2 / (4.0 * np.where(eta > 0, eta, 1.0)))
+            t = eta / (root + 0.5 * e)
+            out = 2.0 * np.log(t + e) - np.where(eta > 0, t * (t / np.where(eta > 0, eta, 1)),
+                                                  0.0)
         return np.where(np.isinf(eta), np.inf, out)
 
     def _prox(self, v, step):
@@ -344,8 +363,8 @@ class MCP(Penalty):
 
     def _dual(self, eta):
         b = self.b
-        with np.errstate(invalid="ignore"):
-            return np.where(np.isinf(eta), b, b * eta / (eta + b))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(np.isinf(eta), b, b / (1.0 + b / eta))  # bη/(η + b), no overflow
 
     def _prox(self, v, step):
         b = self.b
@@ -378,7 +397,8 @@ class SCAD(Penalty):
 
     def _omega(self, t):
         a, s = self.a, self.scale
-        mid = (2 * a * s * t - t * t - s * s) / (2 * s * (a - 1))
+        tc = np.minimum(t, a * s)  # the middle piece only where it applies (no inf − inf)
+        mid = (2 * a * s * tc - tc * tc - s * s) / (2 * s * (a - 1))
         return np.where(t <= s, t, np.where(t <= a * s, mid, s * (a + 1) / 2))
 
     def _slope(self, t):
@@ -394,7 +414,7 @@ class SCAD(Penalty):
     def _dual(self, eta):
         a, s = self.a, self.scale
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            t = np.where(np.isinf(eta), a * s, a * s * eta / (s * (a - 1) + eta))
+            t = np.where(np.isinf(eta), a * s, a * s / (s * (a - 1) / eta + 1.0))
             upper = 2 * self._omega(t) - np.where(np.isinf(eta), 0.0, t * t / eta)
         return np.where(eta <= s, eta, upper)
 
