@@ -22,10 +22,12 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix,
-                               dir=target.parent)
-    os.close(fd)
+    tmp = ""
     try:
+        with deferred_interrupt():  # a Ctrl-C lands inside the try: the file is removed
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.",
+                                       suffix=suffix or target.suffix, dir=target.parent)
+            os.close(fd)
         yield Path(tmp)
         # mkstemp creates the file private (0600); give it the usual umask-based mode.
         umask = os.umask(0)
@@ -33,7 +35,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -79,8 +81,10 @@ def atomic_set(folder: str | os.PathLike, remove: tuple[str, ...] = ()) -> Itera
     """
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".dualreg-set-", dir=target))
+    tmp = None
     try:
+        with deferred_interrupt():  # a Ctrl-C lands inside the try: the folder is removed
+            tmp = Path(tempfile.mkdtemp(prefix=".dualreg-set-", dir=target))
         yield tmp
         names = sorted(p.name for p in tmp.iterdir() if p.is_file())
         with deferred_interrupt():
@@ -90,7 +94,8 @@ def atomic_set(folder: str | os.PathLike, remove: tuple[str, ...] = ()) -> Itera
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(target / name)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_writable_folder(folder: str | os.PathLike) -> Path:
@@ -100,7 +105,8 @@ def check_writable_folder(folder: str | os.PathLike) -> Path:
     if target.exists() and not target.is_dir():
         raise NotADirectoryError(20, "exists and is not a folder", str(target))
     target.mkdir(parents=True, exist_ok=True)
-    fd, probe = tempfile.mkstemp(prefix=".dualreg-probe-", dir=target)
-    os.close(fd)
-    os.unlink(probe)
+    with deferred_interrupt():  # a Ctrl-C here must not leave the probe behind
+        fd, probe = tempfile.mkstemp(prefix=".dualreg-probe-", dir=target)
+        os.close(fd)
+        os.unlink(probe)
     return target
