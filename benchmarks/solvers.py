@@ -152,7 +152,7 @@ def run_sklearn(p: dict, tol: float) -> tuple[np.ndarray, float]:
         return m.coef_, float(m.intercept_)
     n = p["X"].shape[0]
     m = LogisticRegression(l1_ratio=1.0, C=1.0 / (n * p["lam"]), solver="saga", tol=tol,
-                           max_iter=1_000_000).fit(p["X"], p["y"])
+                           max_iter=1_000_000, random_state=0).fit(p["X"], p["y"])
     return m.coef_[0], float(m.intercept_[0])
 
 

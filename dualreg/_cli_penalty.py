@@ -59,6 +59,8 @@ def cmd_penalty(args: argparse.Namespace) -> int:
         raise UserError(str(err)) from err
     if entry.requires:
         raise UserError(f"{entry.name} needs {entry.requires}")
+    if args.plot:
+        _check_plot_path(args.plot)  # before the table: a bad --plot prints nothing else
     try:
         penalty = get(args.name, **parse_params(args.param))
         w = np.asarray(args.w, dtype=float)
@@ -87,7 +89,8 @@ def cmd_penalty(args: argparse.Namespace) -> int:
         table = np.asarray(rows, dtype=float).reshape(-1, len(FACE_COLUMNS))
         _print_faces(penalty, args, {k: table[:, j] for j, k in enumerate(FACE_COLUMNS)}, {})
         return 0
-    print(f"{penalty!r}  class: {penalty.curvature_class}  λ = {args.lam:g}, c = {args.c:g}")
+    print(f"{penalty!r}  class: {penalty.curvature_class}  λ = {args.lam:g}, c = {args.c:g}"
+          "  (Ω′ at w = 0 is the right derivative Ω′(0⁺))")
     print(f"{'w':>12} {'Ω(w)':>14} {'Ω′(w)':>14} {'η̂(w)':>14} {'f(η̂)':>14} {'α':>12}")
     for row in rows:
         cells = [f"{row[0]:>12.6g}"] + [
@@ -127,7 +130,10 @@ def _print_faces(penalty, args: argparse.Namespace, columns: dict, extra: dict) 
 
 
 def _penalty_rows(penalty, w, lam, c):
+    """One row per w: Ω, Ω′ (at w = 0 the right derivative Ω′(0⁺), the kink size, rather
+    than the least-norm subgradient 0), η̂, f(η̂), α."""
     value, slope, eta = penalty.value(w), penalty.derivative(w), penalty.eta_hat(w)
+    slope = np.where(w == 0, penalty.slope_at_zero(), slope)
     dual = penalty.dual(eta) if penalty.has_eta_form else np.full_like(w, np.nan)
     alpha = penalty.keep_prob(w, lam, c)
     return list(zip(w, value, slope, eta, dual, alpha, strict=True))
@@ -158,8 +164,21 @@ def _plot_faces(penalty, path: str, lam: float, c: float, wmax: float = 5.0) -> 
     axes[3].plot(w, penalty.keep_prob(w, lam, c))
     axes[3].set(title=f"keep prob α (λ={lam:g}, c={c:g})", xlabel="|w|", ylim=(-0.02, 1.02))
     fig.suptitle(f"{penalty!r} — {penalty.curvature_class}")
+    _io.save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def _check_plot_path(path: str) -> None:
+    """A user error unless ``path`` has a known image suffix and its folder accepts files."""
+    from dualreg import _io
+
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".pdf", ".svg"):
         raise UserError(f"--plot must end in .png, .pdf or .svg, got {path!r}")
-    _io.save_figure(fig, path, dpi=120)
-    plt.close(fig)
+    if Path(path).is_dir():
+        raise UserError(f"--plot {path!r} is a folder; give a file name")
+    try:
+        _io.check_writable_folder(Path(path).parent)
+    except OSError as err:
+        raise UserError(f"--plot {path!r}: cannot write there "
+                        f"({err.strerror or type(err).__name__})") from None

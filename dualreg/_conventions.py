@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from dualreg._validation import as_finite_array, check_nonnegative, check_positive
+from dualreg._validation import (
+    as_finite_array,
+    as_nonnegative_array,
+    check_nonnegative,
+    check_positive,
+)
 
 Array = np.ndarray
 
@@ -58,9 +63,7 @@ def eta_to_keep_prob(eta: Any, lam: float, c: Any = 1.0) -> Array:
     Matches :math:`\tfrac12 v c w^2` with :math:`\tfrac{\lambda}{2} w^2/\eta`, where
     :math:`v = (1-\alpha)/\alpha`. ``eta = inf`` gives 1; ``lam = 0`` gives 1.
     """
-    eta = np.asarray(eta, dtype=float)
-    if np.any(np.isnan(eta)) or np.any(eta < 0):
-        raise ValueError("eta must be nonnegative (and not NaN)")
+    eta = as_nonnegative_array(eta, "eta", allow_inf=True)
     lam = float(check_nonnegative(lam, "lam"))
     c = np.asarray(check_positive(c, "c"), dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -83,9 +86,7 @@ def keep_prob_to_eta(alpha: Any, lam: float, c: Any = 1.0) -> Array:
 
 def eta_to_noise_variance(eta: Any, lam: float, c: Any = 1.0) -> Array:
     r"""Gaussian-mask variance :math:`\sigma^2 = \lambda / (c\eta)` (inf where η = 0)."""
-    eta = np.asarray(eta, dtype=float)
-    if np.any(np.isnan(eta)) or np.any(eta < 0):
-        raise ValueError("eta must be nonnegative (and not NaN)")
+    eta = as_nonnegative_array(eta, "eta", allow_inf=True)
     lam = float(check_nonnegative(lam, "lam"))
     c = np.asarray(check_positive(c, "c"), dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -95,9 +96,7 @@ def eta_to_noise_variance(eta: Any, lam: float, c: Any = 1.0) -> Array:
 
 def noise_variance_to_eta(sigma2: Any, lam: float, c: Any = 1.0) -> Array:
     r"""Inverse of :func:`eta_to_noise_variance`: :math:`\eta = \lambda / (c\sigma^2)`."""
-    sigma2 = np.asarray(sigma2, dtype=float)
-    if np.any(np.isnan(sigma2)) or np.any(sigma2 < 0):
-        raise ValueError("sigma2 must be nonnegative (and not NaN)")
+    sigma2 = as_nonnegative_array(sigma2, "sigma2", allow_inf=True)
     lam = float(check_nonnegative(lam, "lam"))
     c = np.asarray(check_positive(c, "c"), dtype=float)
     with np.errstate(divide="ignore"):
@@ -105,7 +104,12 @@ def noise_variance_to_eta(sigma2: Any, lam: float, c: Any = 1.0) -> Array:
 
 
 def drop_odds(alpha: Any) -> Array:
-    r"""Mask variance :math:`v = (1-\alpha)/\alpha` of inverted Bernoulli dropout."""
+    r"""Mask variance :math:`v = (1-\alpha)/\alpha` of inverted Bernoulli dropout, for a keep
+    probability α in [0, 1] (+inf at α = 0)."""
     alpha = as_finite_array(alpha, "alpha")
+    if np.any((alpha < 0) | (alpha > 1)):
+        raise ValueError(f"alpha (keep probability) must be in [0, 1], got {float(alpha.max())!r}"
+                         if np.any(alpha > 1) else
+                         f"alpha (keep probability) must be in [0, 1], got {float(alpha.min())!r}")
     with np.errstate(divide="ignore"):
         return (1.0 - alpha) / alpha

@@ -6,6 +6,7 @@ User errors print one line and exit 2; failed checks exit 1; never a traceback f
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -126,6 +127,22 @@ def _require_device(device: str) -> None:
         raise UserError("--device cuda: no CUDA device is available")
 
 
+def _writable_out(value: str, flag: str = "--out") -> Path:
+    """``value`` as a folder that exists (created) and accepts files, checked before any work:
+    a file there, a read-only parent or a full disk is one line and exit 2, not a traceback
+    after the whole run."""
+    from dualreg import _io
+
+    try:
+        return _io.check_writable_folder(value)
+    except OSError as err:
+        raise UserError(f"{flag} {value!r}: cannot write there ({_reason(err)})") from None
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or type(err).__name__
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from dualreg.verify import CLAIMS, Context, run, select
     from dualreg.verify.runner import parse_seeds, report_name
@@ -152,9 +169,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         return 0
     device = args.device or "cpu"
     _require_device(device)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {args.out!r} exists and is not a folder")
+    out = _writable_out(args.out)
     ctx = Context(seed=args.seed or 0, mode=args.mode, device=device)
     name = report_name(ids, ctx, seeds, only=args.only)
     command = shlex.join(["dualreg", *getattr(args, "argv", ["verify"])])
@@ -212,9 +227,7 @@ def _cmd_mutate(args: argparse.Namespace) -> int:
         for p in plants:
             print(f"{p.name:<36} {p.layer:<14} {'ci ' if p.ci else '   '}{p.what}")
         return 0
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {args.out!r} exists and is not a folder")
+    out = _writable_out(args.out)
     if not args.no_control:
         try:
             control = mutations.run_control(args.seed)
@@ -233,12 +246,13 @@ def _cmd_mutate(args: argparse.Namespace) -> int:
 def _mnist_folder(value: str | None) -> Path | None:
     if value is None:
         return None
-    from dualreg.plots._mlp import find_mnist
+    from dualreg.plots._mlp import find_mnist, read_idx
 
     try:
-        find_mnist(value)
-    except (OSError, ValueError) as err:
-        raise UserError(str(err)) from err
+        for path in find_mnist(value).values():
+            read_idx(path)  # a corrupt or truncated file is a user error now, not mid-run
+    except (OSError, ValueError, EOFError) as err:
+        raise UserError(f"--mnist {value!r}: {err}") from None
     return Path(value)
 
 
@@ -268,12 +282,12 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
     if args.check is not None:
         return _cmd_figures_check(args, names)
+    if args.paper_budget and args.quick:
+        raise UserError("--paper-budget and --quick exclude each other")
     _require_device(args.device or "cpu")
     mnist = _mnist_folder(args.mnist)
     _require_shipped_mnist(names, mnist)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {args.out!r} exists and is not a folder")
+    out = _writable_out(args.out)
 
     def command(name: str) -> str:
         parts = ["dualreg", "figures", "--only", name]
@@ -288,8 +302,6 @@ def _cmd_figures(args: argparse.Namespace) -> int:
             parts += ["--mnist", shlex.quote(args.mnist)]
         return " ".join(parts)
 
-    if args.paper_budget and args.quick:
-        raise UserError("--paper-budget and --quick exclude each other")
     ctx = Context(out=out, quick=args.quick, seed=args.seed, device=args.device, mnist=mnist,
                   progress=not args.no_progress, jobs=args.jobs,
                   paper_budget=args.paper_budget)
@@ -367,9 +379,22 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"dualreg: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the environment: a full disk, a folder made read-only mid-run
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"dualreg: error: {where}{_reason(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
+        _quiet_exit_on_interrupt()
         print("dualreg: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_exit_on_interrupt() -> None:
+    """After a Ctrl-C, a second one during shutdown (worker pools, atexit) exits at once
+    with 130 instead of printing a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
 
 if __name__ == "__main__":  # pragma: no cover

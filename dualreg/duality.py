@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from dualreg import _numerics
+from dualreg import _numerics, _quadrature
 from dualreg._conventions import (
     INDEFINITE,
     QUADRATIC,
@@ -38,7 +38,14 @@ from dualreg._conventions import (
     keep_prob_to_eta,
     noise_variance_to_eta,
 )
-from dualreg._validation import as_finite_array
+from dualreg._validation import (
+    as_finite_array,
+    as_nonnegative_array,
+    check_callable,
+    check_int,
+    check_positive,
+    check_scalar,
+)
 
 __all__ = [
     "Classification",
@@ -63,12 +70,28 @@ def eta_hat_from_value(omega: Callable[[Array], Array], w: Any, rel_step: float 
     r""":math:`\hat\eta(w) = |w| / \Omega'(|w|)` with Ω' by central differences.
 
     The step is ``rel_step * |w|`` (relative error :math:`O(h^2)` ≈ 1e-10 for smooth Ω).
+    At w = 0 the value is the limit :math:`\hat\eta(0^+)`, extrapolated linearly from
+    :math:`\hat\eta(h_0)` and :math:`\hat\eta(h_0/2)`, :math:`h_0` = 1e-6 (exact for a kink,
+    η̂ = O(t), and for η̂ smooth at 0 up to :math:`O(h_0^2)`), clipped at 0.
     """
+    omega = check_callable(omega, "omega")
+    rel_step = check_scalar(rel_step, "rel_step", 0.0, 0.1, low_inclusive=False)
     t = np.abs(as_finite_array(w, "w"))
-    h = rel_step * np.maximum(t, 1e-300)
-    slope = (omega(t + h) - omega(t - h)) / (2 * h)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(slope > 0, t / slope, np.inf)
+
+    def at(u: Array) -> Array:
+        h = rel_step * np.maximum(u, 1e-300)
+        with np.errstate(over="ignore", invalid="ignore"):
+            slope = (np.asarray(omega(u + h), float) - np.asarray(omega(u - h), float)) / (2 * h)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(slope > 0, u / slope, np.inf)
+
+    out = at(t)
+    if np.any(t == 0):
+        h0 = np.array([1e-6, 5e-7])
+        e1, e2 = at(h0)
+        limit = np.inf if np.isinf(e1) or np.isinf(e2) else max(2.0 * e2 - e1, 0.0)
+        out = np.where(t == 0, limit, out)
+    return out
 
 
 def value_from_eta_hat(eta_hat: Callable[[Array], Array], w: Any) -> Array:
@@ -76,76 +99,29 @@ def value_from_eta_hat(eta_hat: Callable[[Array], Array], w: Any) -> Array:
 
     This is the adaptive-rule direction: the penalty a reweighting rule implements.
     """
+    eta_hat = check_callable(eta_hat, "eta_hat")
     t = np.abs(as_finite_array(w, "w"))
 
     def integrand(s: Array) -> Array:
         with np.errstate(divide="ignore", invalid="ignore"):
-            e = eta_hat(s)
-            out = np.where(np.isinf(e), 0.0, s / e)
+            e = np.asarray(eta_hat(s), dtype=float)
+            # t = 0 is one point (0/0 for a kink rule, η̂(0) = 0): its value does not count.
+            out = np.where(np.isinf(e) | (s == 0), 0.0, s / e)
+        if np.any(np.isnan(e)) or np.any(e < 0):
+            raise ValueError("eta_hat must return values >= 0 (not NaN) on [0, |w|]")
+        # +inf is a flat Ω (η̂ = ∞ by design: MCP beyond b) unless the rule overflowed: a
+        # finite η̂ beyond 1e250 next to an infinite one reads as overflow, and Ω there
+        # would be silently too small.
+        if np.any(np.isinf(e)) and np.any(np.isfinite(e) & (e > 1e250)):
+            raise ValueError(
+                "eta_hat overflows to inf on [0, |w|] (finite values above 1e250 next to inf): "
+                "Ω cannot be integrated there; use a smaller |w| or a rule that stays finite"
+            )
         return out
 
-    out = _integrate_from_zero_adaptive(integrand, t)
+    out = _quadrature.integrate_from_zero_adaptive(integrand, t, what="t/eta_hat(t)")
     # An empty interval integrates to 0 even where t/η̂(t) is 0/0 at t = 0 (η̂(0) = 0: a kink).
     return np.where(t > 0, out, 0.0)
-
-
-def _lobatto(n: int) -> tuple[Array, Array]:
-    """Nodes and weights of the ``n``-point Gauss–Lobatto rule on [0, 1] (ends included)."""
-    from numpy.polynomial import legendre
-
-    inner = legendre.Legendre.basis(n - 1).deriv().roots()
-    x = np.concatenate([[-1.0], inner, [1.0]])
-    w = 2.0 / (n * (n - 1) * legendre.legval(x, [0] * (n - 1) + [1]) ** 2)
-    return (x + 1.0) / 2.0, w / 2.0
-
-
-def _integrate_from_zero_adaptive(
-    fn: Callable[[Array], Array],
-    upper: Array,
-    nodes: int = 16,
-    panels: int = 48,
-    rtol: float = 1e-14,
-    max_depth: int = 60,
-) -> Array:
-    r""":math:`\int_0^u fn` on the graded panels of :func:`_numerics.integrate_from_zero`,
-    each bisected until its Gauss–Legendre value agrees with a Gauss–Lobatto rule to ``rtol``
-    of the integral of |fn|.
-
-    Adaptive rules are often piecewise: a jump (bucket rules, capped ridge) or a kink
-    (η̂ = +inf beyond a threshold: MCP, SCAD) inside a panel costs the plain rule ~1e-3.
-    The two rules sample the panel at different points (Lobatto's include the ends and the
-    midpoint), so a jump or kink anywhere in a panel makes them disagree, and bisection
-    isolates it in a panel whose contribution is below ``rtol``; on smooth panels both are
-    exact to degree 31 and agree at once. Below the smallest panel, the power-law tail of
-    :func:`_numerics.integrate_from_zero`.
-    """
-    flat = np.asarray(upper, dtype=float).reshape(-1)
-    n = flat.size
-    edges = flat[:, None] * 2.0 ** -np.arange(panels + 1)
-    total = _numerics.integrate_from_zero(fn, edges[:, -1], nodes=nodes, panels=1)
-    lo, hi = edges[:, 1:].reshape(-1), edges[:, :-1].reshape(-1)
-    owner = np.repeat(np.arange(n), panels)
-    lx, lw = _lobatto(nodes + 1)  # odd: samples the midpoint too
-    scale = None
-    for _ in range(max_depth):
-        if lo.size == 0:
-            break
-        width = hi - lo
-        gauss = _numerics.integrate(fn, lo, hi, nodes=nodes)
-        lobatto = np.sum(fn(lo[:, None] + width[:, None] * lx) * lw, axis=1) * width
-        if scale is None:
-            scale = np.bincount(owner, np.abs(gauss), minlength=n) + np.abs(total)
-        done = np.abs(gauss - lobatto) <= rtol * scale[owner]
-        done |= width <= 1e-15 * flat[owner]
-        total += np.bincount(owner[done], gauss[done], minlength=n)
-        keep = ~done
-        lo, hi, owner = lo[keep], hi[keep], owner[keep]
-        mid = 0.5 * (lo + hi)
-        lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
-        owner = np.concatenate([owner, owner])
-    if lo.size:
-        total += np.bincount(owner, _numerics.integrate(fn, lo, hi, nodes=nodes), minlength=n)
-    return total.reshape(np.shape(upper))
 
 
 def dual_from_value(
@@ -157,18 +133,28 @@ def dual_from_value(
     \cdot \max(1, \eta)`, enough for every subquadratic Ω whose slope is at most 1 far out
     (the maximiser solves :math:`\Omega'(w) = w/\eta`).
     """
-    eta = np.asarray(eta, dtype=float)
+    omega = check_callable(omega, "omega")
+    eta = as_finite_array(eta, "eta")
+    if np.any(eta < 0):
+        raise ValueError(f"eta must be >= 0, got {float(eta.min())!r}")
     if w_max is None:
         w_max = 10.0 + 10.0 * np.sqrt(eta) * np.maximum(1.0, eta)
-    e = eta.reshape(-1, 1)
+    else:
+        w_max = check_positive(w_max, "w_max")
+    if np.any(np.broadcast_to(w_max, eta.shape) > 1e150):
+        raise ValueError("eta (or w_max) too large: the search for sup_w [2Ω(w) − w²/η] is "
+                         "limited to w <= 1e150")
+    e = np.where(eta > 0, eta, 1.0).reshape(-1, 1)
 
     def neg(w: Array) -> Array:
-        return -(2.0 * omega(w) - w**2 / e)
+        return -(2.0 * np.asarray(omega(w), float) - w**2 / e)
 
     _, best = _numerics.minimize_on_interval(
         neg, np.zeros(eta.size), np.broadcast_to(w_max, eta.shape).reshape(-1), log_grid=True
     )
-    return -best.reshape(eta.shape)
+    # η = 0: only w = 0 is admissible (w²/η = +inf elsewhere), so f(0) = 2Ω(0).
+    at_zero = 2.0 * float(np.asarray(omega(np.zeros(1)), float)[0])
+    return np.where(eta == 0, at_zero, -best.reshape(eta.shape))
 
 
 def value_from_dual(
@@ -176,6 +162,9 @@ def value_from_dual(
 ) -> Array:
     r""":math:`\Omega(w) = \tfrac12 \min_{\eta} [w^2/\eta + f(\eta)]`, minimised over
     :math:`\log\eta \in [\log\eta_{lo}, \log\eta_{hi}]` by a global 1-D search."""
+    dual = check_callable(dual, "dual")
+    eta_lo = check_scalar(eta_lo, "eta_lo", 0.0, np.inf, low_inclusive=False)
+    eta_hi = check_scalar(eta_hi, "eta_hi", eta_lo, np.inf, low_inclusive=False)
     t = np.abs(as_finite_array(w, "w"))
     tt = t.reshape(-1, 1)
 
@@ -194,18 +183,45 @@ def dual_from_eta_hat(
     eta_hat: Callable[[Array], Array],
     value: Callable[[Array], Array],
     eta: Any,
-    w_hi: float = 1e8,
 ) -> Array:
-    r""":math:`f(\eta) = 2\Omega(w_\eta) - w_\eta^2/\eta` with :math:`w_\eta = \hat\eta^{-1}(\eta)`
-    found by bisection (η̂ must be nondecreasing: the subquadratic case). Where
-    :math:`\eta \le \hat\eta(0)` the supremum is at w = 0 and f = 2Ω(0)."""
-    eta = np.asarray(eta, dtype=float)
-    w_eta = _numerics.bisect_increasing(
-        eta_hat, eta, np.zeros_like(eta), np.full_like(eta, w_hi), iterations=200
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = 2.0 * value(w_eta) - np.where(w_eta > 0, w_eta**2 / eta, 0.0)
-    return out
+    r""":math:`f(\eta) = 2\Omega(w_\eta) - w_\eta\,(w_\eta/\eta)` with
+    :math:`w_\eta = \hat\eta^{-1}(\eta)` (η̂ must be nondecreasing: the subquadratic case).
+
+    The root of :math:`\log\hat\eta(e^z) = \log\eta` is found by
+    :func:`scipy.optimize.elementwise.find_root` in :math:`z = \log w` on the bracket of all
+    positive floats (5e-324 … 1.8e308), so no η is out of reach. Where
+    :math:`\eta \le \hat\eta(0^+)` the supremum is at w = 0 and f = 2Ω(0); where η̂ stays below
+    η on all floats, :math:`2\Omega(w) - w^2/\eta \ge w^2(1/\sup\hat\eta - 1/\eta)` is
+    unbounded and f = +inf; f(+inf) = 2Ω(1.8e308).
+    """
+    from scipy.optimize import elementwise
+
+    eta_hat, value = check_callable(eta_hat, "eta_hat"), check_callable(value, "value")
+    eta = as_nonnegative_array(eta, "eta", allow_inf=True)
+    flat = eta.reshape(-1)
+    z_lo, z_hi = np.log(np.nextafter(0.0, 1.0)), np.log(np.finfo(float).max)
+    with np.errstate(divide="ignore"):
+        log_eta = np.log(flat)
+
+    def gap(z: Array, target: Array) -> Array:
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            e = np.asarray(eta_hat(np.exp(z)), dtype=float)
+            return np.clip(np.log(e) - target, -3000.0, 3000.0)
+
+    interior = (flat > 0) & np.isfinite(flat)
+    at_zero = flat == 0
+    at_zero |= interior & (gap(np.full(flat.shape, z_lo), log_eta) >= 0)
+    unbounded = interior & ~at_zero & (gap(np.full(flat.shape, z_hi), log_eta) < 0)
+    solve = interior & ~at_zero & ~unbounded
+    w_eta = np.where(np.isinf(flat), np.exp(z_hi), 0.0)
+    if np.any(solve):
+        res = elementwise.find_root(gap, (z_lo, z_hi), args=(log_eta[solve],),
+                                    tolerances={"xatol": 1e-15, "xrtol": 1e-16})
+        w_eta[solve] = np.exp(res.x)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        quad = np.where(interior, w_eta * (w_eta / np.where(interior, flat, 1.0)), 0.0)
+        out = 2.0 * np.asarray(value(w_eta), dtype=float) - quad
+    return np.where(unbounded, np.inf, out).reshape(eta.shape)
 
 
 # --------------------------------------------------------------------------- classification
@@ -245,7 +261,11 @@ def classify(
     Concave and nondecreasing → subquadratic; convex → superquadratic; both (affine) →
     quadratic; otherwise indefinite.
     """
-    value = getattr(penalty_or_value, "value", penalty_or_value)
+    value = check_callable(getattr(penalty_or_value, "value", penalty_or_value),
+                           "penalty_or_value")
+    t_max = check_scalar(t_max, "t_max", 0.0, 1e150, low_inclusive=False)
+    n = check_int(n, "n", 5, 10**7)
+    rtol = check_scalar(rtol, "rtol", 0.0, 1.0)
     theta = np.linspace(0.0, t_max**2, n)
     g = np.asarray(value(np.sqrt(theta)), dtype=float)
     scale = max(float(np.ptp(g)), 1e-300)

@@ -37,9 +37,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from dualreg._validation import check_bool
 from dualreg.solvers import irls
 from dualreg.solvers.contract import penalty_at
-from dualreg.solvers.path import check_flag
 
 __all__ = [
     "IRLSClassifier",
@@ -139,7 +139,7 @@ class _IRLSBase(BaseEstimator):
     def _fit_irls(self, X: np.ndarray, y: np.ndarray, alpha: Any = None,
                   sample_weight: Any = None) -> Any:
         alpha = check_alpha(self.alpha if alpha is None else alpha)
-        check_flag(self.fit_intercept, "fit_intercept")
+        check_bool(self.fit_intercept, "fit_intercept")
         self.penalty_ = penalty_at(resolve_penalty(self.penalty, self.penalty_params), alpha)
         res = irls(X, y, self.penalty_, alpha, sample_weight=sample_weight,
                    **self._solver_kwargs())

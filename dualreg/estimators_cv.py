@@ -30,6 +30,7 @@ from scipy.special import xlogy
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
 
+from dualreg._validation import check_bool
 from dualreg.estimators import (
     IRLSClassifier,
     IRLSPoissonRegressor,
@@ -38,7 +39,7 @@ from dualreg.estimators import (
 )
 from dualreg.solvers import irls_path
 from dualreg.solvers.contract import penalty_at
-from dualreg.solvers.path import check_flag, lam_grid, lam_max
+from dualreg.solvers.path import lam_grid, lam_max
 
 __all__ = ["IRLSClassifierCV", "IRLSPoissonRegressorCV", "IRLSRegressorCV"]
 
@@ -119,7 +120,7 @@ class _CVMixin:
     def _grid(self, X: np.ndarray, y: np.ndarray, penalty: Any) -> np.ndarray:
         if self.alphas is not None:
             return _check_alphas(self.alphas)
-        fit_intercept = check_flag(self.fit_intercept, "fit_intercept")
+        fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
         try:
             top = lam_max(X, y, penalty, self._family, fit_intercept)
         except ValueError as err:

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from dualreg._validation import check_scalar
+from dualreg._validation import check_int, check_scalar
 from dualreg.penalties import MCP, SCAD, HardConcrete, LogSum, Lp, Penalty, VarDrop
 
 __all__ = [
@@ -276,7 +276,7 @@ def sup_gap(target: Penalty, member: Penalty, scale: float = 1.0, *,
     lam = check_scalar(scale, "scale", 0.0, np.inf, low_inclusive=False)
     lo, hi = _interval(interval)
     tol = check_scalar(tol, "tol", 0.0, np.inf, low_inclusive=False)
-    grid = int(check_scalar(grid, "grid", 3, np.inf))
+    grid = check_int(grid, "grid", 3)
 
     def both(t):
         return _from_zero(target, t), lam * _from_zero(member, t)
@@ -405,8 +405,8 @@ def best_match(penalty: Penalty, family: str | Family, *,
     if scale is not None:
         scale = check_scalar(scale, "scale", 0.0, np.inf, low_inclusive=False)
     tol_fit = check_scalar(tol_fit, "tol_fit", 0.0, np.inf, low_inclusive=False)
-    rounds = int(check_scalar(rounds, "rounds", 1, 100))
-    t = _grid(lo, hi, int(check_scalar(grid, "grid", 3, np.inf)))
+    rounds = check_int(rounds, "rounds", 1, 100)
+    t = _grid(lo, hi, check_int(grid, "grid", 3))
     x = None
     for _ in range(rounds):
         a = _from_zero(penalty, t)

@@ -48,7 +48,7 @@ HYPERPARAMETERS = [
     (lambda: Sparseout(-2.0), r"q must be in \(0, inf\)"),
     (lambda: Sparseout(1.0, 1.0), r"drop must be in \[0, 1\), got 1"),
     (lambda: Sparseout(1.0, -0.1), r"drop must be in \[0, 1\)"),
-    (lambda: Sparseout(1.0, 0.5, "backprop"), r"grad must be 'stop' or 'autograd'"),
+    (lambda: Sparseout(1.0, 0.5, "backprop"), r"grad must be one of 'stop', 'autograd'"),
     (lambda: TargetedDropout(1.0), r"rate must be in \[0, 1\), got 1"),
     (lambda: TargetedDropout(-0.2), r"rate must be in \[0, 1\)"),
     (lambda: TargetedDropout(0.5, 0.0), r"tau must be in \(0, inf\)"),
@@ -57,12 +57,12 @@ HYPERPARAMETERS = [
     (lambda: YDrop(0.1, 1.0), r"p_high must be in \[0, 1\)"),
     (lambda: YDrop(0.6, 0.5), r"p_low must be <= p_high"),
     (lambda: YDrop(0.1, 0.5, -1.0), r"tau must be in \(0, inf\)"),
-    (lambda: YDrop(0.1, 0.5, 1.0, "linear"), r"mapping must be 'bucket' or 'continuous'"),
-    (lambda: HardConcrete(beta=0.0), r"beta must be in \(0, inf\)"),
+    (lambda: YDrop(0.1, 0.5, 1.0, "linear"), r"mapping must be one of 'bucket', 'continuous'"),
+    (lambda: HardConcrete(beta=0.0), r"beta must be in \[0.5, 12\]"),
     (lambda: HardConcrete(gamma=0.1), r"gamma must be in \(-inf, 0\)"),
     (lambda: HardConcrete(zeta=1.0), r"zeta must be in \(1, inf\)"),
-    (lambda: HardThreshold(-1), r"k must be a nonnegative integer"),
-    (lambda: HardThreshold(1.5), r"k must be a nonnegative integer"),
+    (lambda: HardThreshold(-1), r"k must be an integer >= 0, got -1"),
+    (lambda: HardThreshold(1.5), r"k must be an integer >= 0, got 1.5"),
     (lambda: ARD(np.ones(3)), r"X must be a nonempty 2-D array"),
     (lambda: ARD(np.ones((2, 2)), tau=0.0), r"tau must be in \(0, inf\)"),
 ]
@@ -140,11 +140,11 @@ def test_conversions_reject_invalid_input():
 
 
 def test_rule_constructors_reject_invalid_rules():
-    with pytest.raises(ValueError, match="eta_hat must be a callable"):
+    with pytest.raises(ValueError, match="eta_hat must be callable"):
         from_eta_hat(3.0)
     with pytest.raises(ValueError, match="eta_hat must map an array of t >= 0"):
         from_eta_hat(lambda t: -np.ones_like(t))
-    with pytest.raises(ValueError, match="lam must be > 0"):
+    with pytest.raises(ValueError, match=r"lam must be in \(0, inf\)"):
         from_keep_prob(lambda t: np.full_like(t, 0.5), 0.0)
     with pytest.raises(ValueError, match="keep_prob must return probabilities in"):
         from_keep_prob(lambda t: 1.0 + t, 1.0)

@@ -149,10 +149,16 @@ def test_reports_are_written_as_one_set(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("render failed")
 
+    def left(folder):  # the files a reader sees, less the marker of an unfinished run
+        return {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix != ".INCOMPLETE"}
+
     monkeypatch.setattr(report, "render_markdown", broken)
     with pytest.raises(RuntimeError):
         run(ids, Context(seed=1), out=tmp_path, progress=False, name="report")
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing half-new
+    assert left(tmp_path) == before  # nothing half-new
+    # ... and the old pair is flagged as not the latest run's (never stale-looking-current)
+    assert "did not finish" in (tmp_path / "report.INCOMPLETE").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dualreg-set-")]
 
     monkeypatch.undo()
     real_write = Path.write_text
@@ -165,7 +171,10 @@ def test_reports_are_written_as_one_set(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "write_text", fail_md)
     with pytest.raises(OSError):
         run(ids, Context(seed=1), out=tmp_path, progress=False, name="report")
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert left(tmp_path) == before
+    monkeypatch.undo()
+    run(ids, Context(seed=1), out=tmp_path, progress=False, name="report")  # a finished run
+    assert set(left(tmp_path)) == set(before) and not (tmp_path / "report.INCOMPLETE").exists()
 
 
 def test_seeds_report_pass_rates_and_failing_triples(tmp_path, monkeypatch):

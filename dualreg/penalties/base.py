@@ -32,7 +32,12 @@ from dualreg._conventions import (
     eta_to_keep_prob,
     eta_to_noise_variance,
 )
-from dualreg._validation import as_finite_array, check_nonnegative, check_positive
+from dualreg._validation import (
+    as_finite_array,
+    as_nonnegative_array,
+    check_nonnegative,
+    check_positive,
+)
 
 __all__ = [
     "CURVATURE_CLASSES",
@@ -130,7 +135,9 @@ class Penalty(ABC):
 
     def value(self, w: Any) -> np.ndarray:
         """Elementwise Ω(w)."""
-        return self._omega(np.abs(as_finite_array(w, "w")))
+        t = np.abs(as_finite_array(w, "w"))
+        with np.errstate(over="ignore"):  # a true value beyond 1.8e308 is +inf, not a warning
+            return self._omega(t)
 
     def total(self, w: Any) -> float:
         """Σ_j Ω(w_j)."""
@@ -142,7 +149,8 @@ class Penalty(ABC):
         The kink size Ω'(0+) is :meth:`slope_at_zero`; see :meth:`subdiff_distance`.
         """
         w = as_finite_array(w, "w")
-        with np.errstate(invalid="ignore"):  # sgn(0)·Ω'(0+) is 0·inf where the slope is infinite
+        # sgn(0)·Ω'(0+) is 0·inf where the slope is infinite; overflow is a true +inf
+        with np.errstate(invalid="ignore", over="ignore"):
             signed = np.sign(w) * self._slope(np.abs(w))
         return np.where(w == 0, 0.0, signed)
 
@@ -152,7 +160,9 @@ class Penalty(ABC):
 
     def eta_hat(self, w: Any) -> np.ndarray:
         """The η-trick reweighting η̂(w) = |w| / Ω'(|w|) (+inf where Ω'(|w|) = 0)."""
-        return self._eta_hat(np.abs(as_finite_array(w, "w")))
+        t = np.abs(as_finite_array(w, "w"))
+        with np.errstate(over="ignore"):
+            return self._eta_hat(t)
 
     def eta_hat_torch(self, t: Any) -> Any:
         r""":math:`\hat\eta(t)` on a torch tensor of magnitudes ``t = |w|`` (same dtype/device).
@@ -173,10 +183,9 @@ class Penalty(ABC):
     def dual(self, eta: Any) -> np.ndarray:
         """The η-trick dual f(η) = sup_w [2Ω(w) − w²/η], η >= 0 (+inf allowed)."""
         self._require_eta_form("dual")
-        eta = np.asarray(eta, dtype=float)
-        if np.any(np.isnan(eta)) or np.any(eta < 0):
-            raise ValueError("eta must be nonnegative (and not NaN)")
-        return self._dual(eta)
+        eta = as_nonnegative_array(eta, "eta", allow_inf=True)
+        with np.errstate(over="ignore"):
+            return self._dual(eta)
 
     def keep_prob(self, w: Any, lam: float, c: Any = 1.0) -> np.ndarray:
         """Bernoulli keep probability α = c η̂ / (c η̂ + λ) of the adaptive dropout rule that
@@ -187,13 +196,40 @@ class Penalty(ABC):
         """Gaussian-mask variance σ² = λ / (c η̂) of the rule that implements λΩ at scale c."""
         return eta_to_noise_variance(self.eta_hat(w), lam, c)
 
+    #: Above this |v| the objective ½(x − v)² overflows; :meth:`prox` uses its asymptotic form.
+    PROX_ASYMPTOTIC_FROM: ClassVar[float] = 1e150
+
     def prox(self, v: Any, step: Any) -> np.ndarray:
-        """argmin_x ½(x − v)² + step·Ω(x), elementwise (the global minimiser)."""
+        r"""argmin_x ½(x − v)² + step·Ω(x), elementwise (the global minimiser).
+
+        step = 0 is the identity. For :math:`|v| > 10^{150}` (where ½(x − v)² overflows) the
+        minimiser is the far stationary point :math:`x = v/(1 + \mathrm{step}/\hat\eta(x))`
+        (x + step·Ω'(x) = v with Ω'(x) = x/η̂(x)), reached by three fixed-point steps from
+        x = v: exact for a quadratic tail (η̂ constant), within step²/η̂² of it otherwise.
+        """
         v = as_finite_array(v, "v")
-        step = check_nonnegative(step, "step")
-        step = np.broadcast_to(np.asarray(step, dtype=float), v.shape)
-        out = self._prox(np.abs(v), step)
-        return np.sign(v) * out
+        step = as_finite_array(check_nonnegative(step, "step"), "step")
+        step = np.broadcast_to(step, v.shape).reshape(-1)
+        mag = np.abs(v).reshape(-1)
+        big = mag > self.PROX_ASYMPTOTIC_FROM
+        moving = (step > 0) & ~big
+        out = mag.copy()
+        if np.any(moving):
+            with np.errstate(over="ignore"):
+                out[moving] = self._prox(mag[moving], step[moving])
+        far = big & (step > 0)
+        if np.any(far):
+            with np.errstate(divide="ignore", over="ignore"):
+                out[far] = self._prox_far(mag[far], step[far])
+        return np.sign(v) * out.reshape(v.shape)
+
+    def _prox_far(self, v: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """The prox at v > 1e150: three steps of x ← v/(1 + step/η̂(x)) from x = v (at most
+        quadratic growth; superquadratic penalties override it)."""
+        x = v
+        for _ in range(3):
+            x = v / (1.0 + step / self._eta_hat(x))
+        return x
 
     def subdiff_distance(self, w: Any, grad: Any, lam: float) -> np.ndarray:
         """Distance of −grad to λ∂Ω(w), elementwise: the stationarity residual for

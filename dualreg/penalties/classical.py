@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from dualreg._validation import check_scalar
+from dualreg.penalties._power_prox import _prox_half, _prox_power_root, _prox_two_thirds
 from dualreg.penalties.base import (
     QUADRATIC,
     SUBQUADRATIC,
@@ -68,9 +69,11 @@ class Power(Penalty):
 
     def _eta_hat(self, t):
         q = self.q
-        with np.errstate(divide="ignore"):
+        if self.weight == 0:  # Ω ≡ 0: Ω' = 0, η̂ = +inf everywhere (Sparseout with drop = 0)
+            return np.full_like(t, np.inf)
+        with np.errstate(divide="ignore", over="ignore"):
             if q == 2:
-                return np.full_like(t, np.inf if self.weight == 0 else 1.0 / self.weight)
+                return np.full_like(t, 1.0 / self.weight)
             return t ** (2 - q) / np.float64(self.weight)
 
     def eta_hat_torch(self, t):
@@ -81,6 +84,8 @@ class Power(Penalty):
 
     def _dual(self, eta):
         m, q = self.weight, self.q
+        if m == 0:  # Ω ≡ 0: f(η) = sup_w [−w²/η] = 0 for every η (also η = +inf)
+            return np.zeros_like(eta)
         if q == 2:
             return np.where(m * eta <= 1.0, 0.0, np.inf)
         r = q / (2 - q)
@@ -101,6 +106,22 @@ class Power(Penalty):
             return np.where(mu > 0, _prox_two_thirds(v, 1.5 * mu), v)
         return np.where(mu > 0, _prox_power_root(v, mu, q), v)
 
+    def _prox_far(self, v, step):
+        if self.q <= 2:
+            return super()._prox_far(v, step)
+        # Superquadratic: x + μx^{q−1} = v, solved as log(x + μx^{q−1}) = log v in z = log x
+        # (x ≈ (v/μ)^{1/(q−1)} ≪ v; μx^{q−1} is formed in logs, so it never overflows).
+        from dualreg._numerics import bisect_increasing
+
+        log_mu = np.log(self.weight * step)
+
+        def log_h(z):
+            return np.logaddexp(z, log_mu + (self.q - 1) * z)
+
+        z = bisect_increasing(log_h, np.log(v), np.full_like(v, -700.0), np.log(v),
+                              iterations=200)
+        return np.exp(z)
+
     def to_cvxpy(self, expr):
         import cvxpy as cp
 
@@ -109,68 +130,6 @@ class Power(Penalty):
         if self.q == 1:
             return self.weight * cp.norm1(expr)
         return (self.weight / self.q) * cp.sum(cp.power(cp.abs(expr), self.q))
-
-
-def _prox_half(v: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    r"""Closed-form prox of :math:`\lambda\sqrt{|x|}`: argmin ½(x−v)² + λ√|x| (v ≥ 0).
-
-    Half thresholding (Xu et al. 2012, written for (x−v)² + 2λ√|x|): for
-    :math:`v > \tfrac32 \lambda^{2/3}`, :math:`x = \tfrac23 v (1 + \cos(\tfrac{2\pi}{3} -
-    \tfrac23\varphi))` with :math:`\cos\varphi = \tfrac{\lambda}{4}(v/3)^{-3/2}`; else 0.
-    """
-    lam = np.broadcast_to(lam, v.shape)
-    thresh = 1.5 * lam ** (2.0 / 3.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        arg = np.clip((lam / 4.0) * (v / 3.0) ** -1.5, -1.0, 1.0)
-        phi = np.arccos(arg)
-        x = (2.0 / 3.0) * v * (1.0 + np.cos(2.0 * np.pi / 3.0 - 2.0 * phi / 3.0))
-    return np.where(v > thresh, x, 0.0)
-
-
-def _prox_two_thirds(v: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    r"""Closed-form prox of :math:`\lambda|x|^{2/3}` (Cao, Sun & Xu 2013), v ≥ 0.
-
-    With :math:`\mu = 2\lambda` (their scaling (x−v)² + μ|x|^{2/3}), the nonzero root is
-    :math:`x = ((A + \sqrt{2v/A - A^2})/2)^3`, :math:`A = \tfrac{2}{\sqrt3}\mu^{1/4}
-    \cosh(\varphi/3)^{1/2}`, :math:`\cosh\varphi = \tfrac{27 v^2}{16}\mu^{-3/2}`, taken when
-    :math:`v > \tfrac23 (3\mu^3)^{1/4}`; the objective decides the tie region exactly.
-    """
-    mu = np.broadcast_to(2.0 * lam, v.shape)
-    thresh = (2.0 / 3.0) * (3.0 * mu**3) ** 0.25
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        phi = np.arccosh(np.maximum(27.0 * v**2 / 16.0 * mu**-1.5, 1.0))
-        a = (2.0 / np.sqrt(3.0)) * mu**0.25 * np.sqrt(np.cosh(phi / 3.0))
-        x = ((a + np.sqrt(np.maximum(2.0 * v / a - a**2, 0.0))) / 2.0) ** 3
-    x = np.where((v > thresh) & np.isfinite(x), x, 0.0)
-    # Keep x only where it beats zero (the threshold is exact; this guards rounding at it).
-    better = 0.5 * (x - v) ** 2 + lam * x ** (2.0 / 3.0) < 0.5 * v**2
-    return np.where(better, x, 0.0)
-
-
-def _prox_power_root(v: np.ndarray, mu: np.ndarray, q: float) -> np.ndarray:
-    r"""Prox of :math:`\mu|x|^q/q` for any q by the stationary equation
-    :math:`h(x) = x + \mu x^{q-1} = v`.
-
-    q > 1: h is increasing on [0, v], one root. q < 1: h is convex with its minimum at
-    :math:`x^* = (\mu(1-q))^{1/(2-q)}`; the local minimiser is the root on :math:`[x^*, v]`,
-    kept only where it beats x = 0.
-    """
-    from dualreg._numerics import bisect_increasing
-
-    mu = np.broadcast_to(mu, v.shape)
-
-    def h(x):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return x + mu * x ** (q - 1)
-
-    if q > 1:
-        return bisect_increasing(h, v, np.zeros_like(v), v.copy())
-    xstar = (mu * (1 - q)) ** (1 / (2 - q))
-    lo = np.minimum(xstar, v)
-    x = bisect_increasing(h, v, lo, np.maximum(v, lo))
-    feasible = h(xstar) < v
-    obj_x = 0.5 * (x - v) ** 2 + mu * x**q / q
-    return np.where(feasible & (obj_x < 0.5 * v**2), x, 0.0)
 
 
 class Ridge(Power):
@@ -252,9 +211,12 @@ class LogSum(Penalty):
 
     def _dual(self, eta):
         e = self.eps
-        with np.errstate(over="ignore", invalid="ignore"):
-            t = 2.0 * eta / (np.sqrt(e**2 + 4.0 * eta) + e)  # stable form of the root
-            out = 2.0 * np.log(t + e) - np.where(eta > 0, t * t / np.where(eta > 0, eta, 1), 0.0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # the stable root t = 2η/(√(ε²+4η) + ε), written without 4η or 2η (overflow)
+            root = np.sqrt(eta) * np.sqrt(1.0 + e**2 / (4.0 * np.where(eta > 0, eta, 1.0)))
+            t = eta / (root + 0.5 * e)
+            out = 2.0 * np.log(t + e) - np.where(eta > 0, t * (t / np.where(eta > 0, eta, 1)),
+                                                  0.0)
         return np.where(np.isinf(eta), np.inf, out)
 
     def _prox(self, v, step):
@@ -282,13 +244,19 @@ class Log2Sum(Penalty):
         return {"eps": self.eps}
 
     def _omega(self, t):
-        return np.log(t * t + self.eps)
+        # log(t² + ε) = logaddexp(2 log t, log ε): no overflow of t² (log(1e600) = 1381.6).
+        with np.errstate(divide="ignore"):
+            return np.logaddexp(2.0 * np.log(t), np.log(self.eps))
 
     def _slope(self, t):
-        return 2.0 * t / (t * t + self.eps)
+        # 2t/(t² + ε) = 2/(t + ε/t) above 1, where t² may overflow.
+        with np.errstate(divide="ignore", over="ignore"):
+            big = 2.0 / (np.maximum(t, 1.0) + self.eps / np.maximum(t, 1.0))
+            return np.where(t > 1.0, big, 2.0 * t / (t * t + self.eps))
 
     def _eta_hat(self, t):
-        return 0.5 * (t * t + self.eps)
+        with np.errstate(over="ignore"):  # +inf beyond 1e154: t/Ω'(t) ≈ t²/2 overflows
+            return 0.5 * (t * t + self.eps)
 
     def eta_hat_torch(self, t):
         r""":math:`(t^2+\varepsilon)/2` in tensor arithmetic."""
@@ -335,8 +303,8 @@ class MCP(Penalty):
 
     def _dual(self, eta):
         b = self.b
-        with np.errstate(invalid="ignore"):
-            return np.where(np.isinf(eta), b, b * eta / (eta + b))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(np.isinf(eta), b, b / (1.0 + b / eta))  # bη/(η + b), no overflow
 
     def _prox(self, v, step):
         b = self.b
@@ -371,7 +339,8 @@ class SCAD(Penalty):
 
     def _omega(self, t):
         a, s = self.a, self.scale
-        mid = (2 * a * s * t - t * t - s * s) / (2 * s * (a - 1))
+        tc = np.minimum(t, a * s)  # the middle piece only where it applies (no inf − inf)
+        mid = (2 * a * s * tc - tc * tc - s * s) / (2 * s * (a - 1))
         return np.where(t <= s, t, np.where(t <= a * s, mid, s * (a + 1) / 2))
 
     def _slope(self, t):
@@ -387,7 +356,7 @@ class SCAD(Penalty):
     def _dual(self, eta):
         a, s = self.a, self.scale
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            t = np.where(np.isinf(eta), a * s, a * s * eta / (s * (a - 1) + eta))
+            t = np.where(np.isinf(eta), a * s, a * s / (s * (a - 1) / eta + 1.0))
             upper = 2 * self._omega(t) - np.where(np.isinf(eta), 0.0, t * t / eta)
         return np.where(eta <= s, eta, upper)
 
@@ -433,9 +402,11 @@ class TwoLevelQuadratic(Penalty):
 
     def _omega(self, t):
         tau = self.tau
-        return 0.5 * self.r_below * np.minimum(t, tau) ** 2 + 0.5 * self.r_above * np.maximum(
-            t * t - tau * tau, 0.0
-        )
+        below = 0.5 * self.r_below * np.minimum(t, tau) ** 2
+        if self.r_above == 0:  # flat beyond τ (capped ridge): no 0·inf where t² overflows
+            return below
+        with np.errstate(over="ignore"):
+            return below + 0.5 * self.r_above * (np.maximum(t - tau, 0.0) * (t + tau))
 
     def _slope(self, t):
         return self._odds(t) * t

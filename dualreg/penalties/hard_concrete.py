@@ -42,9 +42,20 @@ class HardConcrete(DualDefinedPenalty):
     """
 
     _LOG_ALPHA_RANGE = (-40.0, 40.0)
+    #: The temperatures β whose tables this implementation inverts reliably.
+    BETA_RANGE = (0.5, 12.0)
+
+    def _table_error(self, err: Exception) -> ValueError:
+        return ValueError(
+            f"{self!r}: the gate moments are not monotone in log a for these parameters, so "
+            f"the η-trick tables cannot be inverted (beta, gamma, zeta too far from the paper's "
+            f"2/3, -0.1, 1.1; {err})"
+        )
 
     def __init__(self, beta: float = 2.0 / 3.0, gamma: float = -0.1, zeta: float = 1.1):
-        self.beta = check_scalar(beta, "beta", 0.0, np.inf, low_inclusive=False)
+        # The gate-moment tables are monotone (invertible) for β in [0.5, 12]; outside it the
+        # inversion fails (β = 100 used to be accepted and broke at the first value()).
+        self.beta = check_scalar(beta, "beta", *self.BETA_RANGE)
         self.gamma = check_scalar(gamma, "gamma", -np.inf, 0.0, high_inclusive=False)
         self.zeta = check_scalar(zeta, "zeta", 1.0, np.inf, low_inclusive=False)
         span = self.zeta - self.gamma
@@ -109,10 +120,13 @@ class HardConcrete(DualDefinedPenalty):
 
     @cached_property
     def _eta_inverse(self):
-        return _numerics.MonotoneInverse(
-            lambda la: np.log(self.eta_of_log_alpha(la)), *self._LOG_ALPHA_RANGE, size=20001,
-            polish=0,
-        )
+        try:
+            return _numerics.MonotoneInverse(
+                lambda la: np.log(self.eta_of_log_alpha(la)), *self._LOG_ALPHA_RANGE,
+                size=20001, polish=0,
+            )
+        except ValueError as err:
+            raise self._table_error(err) from err
 
     @cached_property
     def _branch(self) -> tuple[_numerics.MonotoneInverse, float]:
@@ -125,10 +139,15 @@ class HardConcrete(DualDefinedPenalty):
         """
         lo, hi = self._LOG_ALPHA_RANGE
         grid = np.linspace(lo, hi, 8001)
-        peak = float(grid[np.argmax(self._log_w(grid))])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            peak = float(grid[np.argmax(self._log_w(grid))])
         # Dense table, no polishing at query time: interpolation error ~1e-11 in log a
         # (measured against the exact inverse in the tests), at a fraction of the cost.
-        inverse = _numerics.MonotoneInverse(self._log_w, lo, peak, size=20001, polish=0)
+        try:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                inverse = _numerics.MonotoneInverse(self._log_w, lo, peak, size=20001, polish=0)
+        except ValueError as err:
+            raise self._table_error(err) from err
 
         def branch_value(t):
             la = inverse(np.log(t))

@@ -12,7 +12,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dualreg._conventions import INDEFINITE, SUBQUADRATIC, eta_to_keep_prob
-from dualreg._validation import as_finite_array, check_nonnegative, check_positive, check_scalar
+from dualreg._validation import (
+    as_finite_array,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_scalar,
+)
 
 __all__ = ["ARD", "HardThreshold"]
 
@@ -53,9 +59,7 @@ class HardThreshold(_NonSeparable):
     curvature_class = INDEFINITE
 
     def __init__(self, k: int):
-        if isinstance(k, bool) or int(k) != k or k < 0:
-            raise ValueError(f"k must be a nonnegative integer, got {k!r}")
-        self.k = int(k)
+        self.k = check_int(k, "k", 0)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -104,8 +108,9 @@ class ARD(_NonSeparable):
             raise ValueError(f"X must be a nonempty 2-D array, got shape {X.shape}")
         self.X = X
         self.tau = check_scalar(tau, "tau", 0.0, np.inf, low_inclusive=False)
-        self.max_iter = int(max_iter)
-        self.tol = float(tol)
+        self.max_iter = check_int(max_iter, "max_iter", 1)
+        # tol < 0 never stops early: exactly max_iter MM steps (the T13 claim reads them).
+        self.tol = check_scalar(tol, "tol", -np.inf, 1.0)
 
     @property
     def params(self) -> dict[str, Any]:

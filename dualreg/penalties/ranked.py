@@ -28,7 +28,7 @@ from dualreg._conventions import (
     SUPERQUADRATIC,
     eta_to_keep_prob,
 )
-from dualreg._validation import as_finite_array, check_positive, check_rate
+from dualreg._validation import as_finite_array, check_bool, check_positive, check_rate
 
 __all__ = ["OrderedRidge", "TopHalfRidge", "TrimmedRidge"]
 
@@ -170,7 +170,7 @@ class TopHalfRidge(OrderedRidge):
 
     def __init__(self, p_low: float, p_high: float, c: Any, mirrored: bool = False):
         self.p_low, self.p_high = check_rate(p_low, "p_low"), check_rate(p_high, "p_high")
-        self.mirrored = bool(mirrored)
+        self.mirrored = check_bool(mirrored, "mirrored")
         c = as_finite_array(c, "c").reshape(-1)
         lo, hi = self.p_low / (1.0 - self.p_low), self.p_high / (1.0 - self.p_high)
         if self.mirrored:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dualreg import duality
-from dualreg._validation import check_nonnegative, check_positive, check_scalar
+from dualreg._validation import check_callable, check_positive, check_scalar
 from dualreg.penalties.base import Penalty
 
 __all__ = ["RulePenalty", "from_eta_hat", "from_keep_prob"]
@@ -33,12 +33,17 @@ class RulePenalty(Penalty):
 
     def __init__(self, eta_hat: Callable[[np.ndarray], np.ndarray], name: str | None = None,
                  t_max: float = 10.0):
-        if not callable(eta_hat):
-            raise ValueError("eta_hat must be a callable t -> eta_hat(t)")
-        self._rule = eta_hat
+        self._rule = check_callable(eta_hat, "eta_hat")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name must be a string or None, got {name!r}")
         self._label = name or getattr(eta_hat, "__name__", "rule")
-        self.t_max = check_scalar(t_max, "t_max", 0.0, np.inf, low_inclusive=False)
-        probe = np.asarray(self._rule(np.linspace(0.0, self.t_max, 17)), dtype=float)
+        # classify() squares t_max: beyond 1e150 θ = t² would overflow.
+        self.t_max = check_scalar(t_max, "t_max", 0.0, 1e150, low_inclusive=False)
+        try:
+            probe = np.asarray(self._rule(np.linspace(0.0, self.t_max, 17)), dtype=float)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"eta_hat must map an array of t >= 0 to an array of values >= 0 "
+                             f"(calling it on one failed: {err})") from err
         if probe.shape != (17,) or np.any(np.isnan(probe)) or np.any(probe < 0):
             raise ValueError("eta_hat must map an array of t >= 0 to an array of values >= 0")
 
@@ -112,10 +117,9 @@ def from_keep_prob(keep_prob: Callable[[np.ndarray], np.ndarray], lam: float, c:
     :math:`\lambda\Omega(w) = c\int_0^{|w|} t\,(1-\alpha(t))/\alpha(t)\,dt`, i.e.
     :math:`\hat\eta(t) = \lambda\alpha(t)/(c(1-\alpha(t)))`.
     """
-    lam = float(check_nonnegative(lam, "lam"))
+    keep_prob = check_callable(keep_prob, "keep_prob")
+    lam = check_scalar(lam, "lam", 0.0, np.inf, low_inclusive=False)
     check_positive(c, "c")
-    if lam == 0:
-        raise ValueError("lam must be > 0 to define a penalty from a keep-probability rule")
 
     def eta_hat(t):
         alpha = np.asarray(keep_prob(t), dtype=float)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dualreg._validation import check_rate, check_scalar
+from dualreg._validation import check_choice, check_rate, check_scalar
 from dualreg.penalties.classical import Power
 
 __all__ = ["Sparseout"]
@@ -25,9 +25,7 @@ class Sparseout(Power):
 
     def __init__(self, q: float = 1.0, drop: float = 0.5, grad: str = "stop"):
         self.drop = check_rate(drop, "drop")
-        if grad not in ("stop", "autograd"):
-            raise ValueError(f"grad must be 'stop' or 'autograd', got {grad!r}")
-        self.grad = grad
+        self.grad = check_choice(grad, "grad", ("stop", "autograd"))
         q = check_scalar(q, "q", 0.0, np.inf, low_inclusive=False)
         odds = self.drop / (1.0 - self.drop)
         weight = odds if grad == "stop" else odds * q / 2.0

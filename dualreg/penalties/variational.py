@@ -58,6 +58,18 @@ class _VariationalDual(DualDefinedPenalty):
     def _slope_zero(self):
         return 1.0  # f'(0) = 1 for both forms
 
+    #: lim f(η) − log η (VarDrop: γ_E + log 2; the approximation: 2k₁).
+    _DUAL_OFFSET: float = 0.0
+
+    def _omega(self, t):
+        # Beyond 1e150, η̂ = t² − 1 overflows; there w²/η̂ = 1 and f(η̂) = 2 log t + offset to
+        # within 1e-300: Ω = ½(1 + 2 log t + offset), finite up to 1.8e308.
+        far = t > 1e150
+        near = super()._omega(np.where(far, 1.0, t))
+        with np.errstate(divide="ignore"):
+            log_t = np.log(np.maximum(t, 1.0))
+        return np.where(far, 0.5 * (1.0 + 2.0 * log_t + self._DUAL_OFFSET), near)
+
 
 # --------------------------------------------------------------------------- VarDrop
 def _build_dawson_anchors() -> tuple[np.ndarray, np.ndarray]:
@@ -104,6 +116,8 @@ class VarDrop(_VariationalDual):
     ratio α of Molchanov et al. Ω ≈ |w| near 0 and ≈ log|w| + (1 + γ_E + log 2)/2 far out.
     """
 
+    _DUAL_OFFSET = float(np.euler_gamma + np.log(2.0))
+
     def _dual(self, eta):
         with np.errstate(invalid="ignore"):
             out = 4.0 * dawson_integral(np.sqrt(eta / 2.0))
@@ -134,6 +148,8 @@ class VarDropApprox(_VariationalDual):
     """
 
     K1, K2, K3 = 0.63576, 1.87320, 1.48695
+
+    _DUAL_OFFSET = 2.0 * K1
 
     def _dual(self, eta):
         with np.errstate(divide="ignore"):

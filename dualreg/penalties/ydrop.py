@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dualreg._validation import check_rate, check_scalar
+from dualreg._validation import check_bool, check_choice, check_rate, check_scalar
 from dualreg.penalties.base import QUADRATIC, SUBQUADRATIC, SUPERQUADRATIC, Penalty
 from dualreg.penalties.classical import TwoLevelQuadratic
 
@@ -27,13 +27,25 @@ class _SmoothOdds(Penalty):
         self.is_convex = r0 <= r1
 
     def _odds(self, t):
-        return self.r0 + (self.r1 - self.r0) * t * t / (t * t + self.tau**2)
+        # r1 − (r1 − r0)τ²/(t² + τ²): the same odds, and r1 (not NaN) where t² overflows.
+        with np.errstate(over="ignore"):
+            return self.r1 - (self.r1 - self.r0) * self.tau**2 / (t * t + self.tau**2)
 
     def _omega(self, t):
-        tau2 = self.tau**2
-        return 0.5 * self.r0 * t * t + 0.5 * (self.r1 - self.r0) * (
-            t * t - tau2 * np.log1p(t * t / tau2)
-        )
+        tau2, r0, r1 = self.tau**2, self.r0, self.r1
+        with np.errstate(over="ignore", invalid="ignore"):
+            t2 = t * t
+            # log(1 + t²/τ²) without overflow: 2 log(t/τ) + log1p(τ²/t²) above τ.
+            big = np.maximum(t, self.tau)
+            log_term = np.where(t > self.tau, 2.0 * np.log(big / self.tau)
+                                + np.log1p(tau2 / big**2), np.log1p(t2 / tau2))
+            if r0 > r1:  # ½ r1 t² + ½ (r0 − r1) τ² log(1 + t²/τ²): two nonnegative terms
+                low = 0.5 * r1 * t2 if r1 else 0.0
+                return low + 0.5 * (r0 - r1) * tau2 * log_term
+            excess = np.where(np.isinf(t2), np.inf, t2 - tau2 * log_term)
+            low = 0.5 * r0 * t2 if r0 else 0.0
+            high = 0.5 * (r1 - r0) * excess if r1 != r0 else 0.0
+        return low + high + np.zeros_like(t)
 
     def _slope(self, t):
         return t * self._odds(t)
@@ -86,9 +98,8 @@ class YDrop(Penalty):
                 "the less important units more"
             )
         self.tau = check_scalar(tau, "tau", 0.0, np.inf, low_inclusive=False)
-        if mapping not in ("bucket", "continuous"):
-            raise ValueError(f"mapping must be 'bucket' or 'continuous', got {mapping!r}")
-        self.mapping, self.mirrored = mapping, bool(mirrored)
+        self.mapping = check_choice(mapping, "mapping", ("bucket", "continuous"))
+        self.mirrored = check_bool(mirrored, "mirrored")
         r_low = self.p_low / (1.0 - self.p_low)
         r_high = self.p_high / (1.0 - self.p_high)
         r_small_w, r_big_w = (r_high, r_low) if self.mirrored else (r_low, r_high)

@@ -135,31 +135,34 @@ def run(
         bar.set_postfix_str(name)
         start = time.perf_counter()
         result = spec.load()(ctx)
-        files = [f"{name}.png", f"{name}.pdf"]
-        for fname, content in result.data.items():
-            if isinstance(content, str):
-                _io.write_text(out / fname, content)
-            else:
-                _io.write_json(out / fname, jsonable(content))
-            files.append(fname)
-        freeze_layout(result.figure)
-        save_figure(result.figure, out / f"{name}.png", result.dpi)
-        save_figure(result.figure, out / f"{name}.pdf", result.dpi)
-        pyplot().close(result.figure)
-        seconds = time.perf_counter() - start
-        timings[name] = seconds
-        entries[name] = {
-            "title": spec.title,
-            "shows": spec.shows,
-            "claims": list(spec.claims),
-            "files": files,
-            "command": command(name),
-            "summary": result.summary,
-            "quick": ctx.quick,
-            "seed": ctx.seed,
-            "device": ctx.device,
-        }
-        write_index(out, entries)
+        files = [f"{name}.png", f"{name}.pdf", *result.data]
+        # The figure's files and the index that lists them are one set: written into a
+        # temporary folder, then moved into place together (an interrupt leaves the old set
+        # or the new one, never a PNG without its PDF or an unindexed figure).
+        with _io.atomic_set(out) as tmp:
+            for fname, content in result.data.items():
+                if isinstance(content, str):
+                    _io.write_text(tmp / fname, content)
+                else:
+                    _io.write_json(tmp / fname, jsonable(content))
+            freeze_layout(result.figure)
+            save_figure(result.figure, tmp / f"{name}.png", result.dpi)
+            save_figure(result.figure, tmp / f"{name}.pdf", result.dpi)
+            pyplot().close(result.figure)
+            seconds = time.perf_counter() - start
+            timings[name] = seconds
+            entries[name] = {
+                "title": spec.title,
+                "shows": spec.shows,
+                "claims": list(spec.claims),
+                "files": files,
+                "command": command(name),
+                "summary": result.summary,
+                "quick": ctx.quick,
+                "seed": ctx.seed,
+                "device": ctx.device,
+            }
+            write_index(tmp, entries)
         if stream is not None:
             print(f"{name:<13} {seconds:7.1f} s  {', '.join(files)}", file=stream, flush=True)
     return timings

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from dualreg._validation import as_finite_array, check_count, check_flag, check_scalar
+from dualreg._validation import as_finite_array, check_bool, check_int, check_scalar
 from dualreg.families import get_family
 from dualreg.solvers import schedules as _sched
 from dualreg.solvers.contract import check_family, check_penalty, penalty_at
@@ -184,12 +184,12 @@ def irls(
         if np.ndim(lam) != 0:
             raise ValueError(f"lam must be a scalar for {penalty!r}, whose threshold follows λ")
         penalty = penalty_at(penalty, float(lam))
-    fit_intercept = check_flag(fit_intercept, "fit_intercept")
-    warn = check_flag(warn, "warn")
+    fit_intercept = check_bool(fit_intercept, "fit_intercept")
+    warn = check_bool(warn, "warn")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable or None, got {callback!r}")
     tol = check_scalar(tol, "tol", 0.0, np.inf, low_inclusive=False)
-    max_iter = check_count(max_iter, "max_iter")
+    max_iter = check_int(max_iter, "max_iter", 1)
     if eta_floor is not None:
         eta_floor = check_scalar(eta_floor, "eta_floor", 0.0, np.inf)
     weights = check_sample_weight(sample_weight, X.shape[0])

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dualreg._validation import check_scalar
+from dualreg._validation import check_bool, check_scalar
 from dualreg.families import get_family
 from dualreg.solvers.contract import check_penalty, penalty_at
 from dualreg.solvers.irls import irls
@@ -30,13 +30,6 @@ __all__ = ["irls_path", "lam_grid", "lam_max"]
 
 # Arguments of irls that irls_path sets itself (the rest pass through **kwargs).
 _PATH_OWNED = ("X", "y", "penalty", "lam", "family", "fit_intercept")
-
-
-def check_flag(value: Any, name: str) -> bool:
-    """``value`` as a bool; ValueError naming ``name`` for anything but True/False."""
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def lam_max(X: Any, y: Any, penalty: Any, family: Any = "gaussian",
@@ -56,7 +49,7 @@ def lam_max(X: Any, y: Any, penalty: Any, family: Any = "gaussian",
         Ω'(0+) = ∞ it always is.
     """
     fam = get_family(family)
-    fit_intercept = check_flag(fit_intercept, "fit_intercept")
+    fit_intercept = check_bool(fit_intercept, "fit_intercept")
     check_penalty(penalty, ("slope_at_zero", "eta_hat"), who="lam_max", need_eta_form=False)
     X, y = check_data(X, y, fam)
     slope = float(penalty.slope_at_zero())
@@ -158,7 +151,7 @@ def irls_path(
         and the K :class:`~dualreg.solvers.IRLSResult` s.
     """
     _check_path_kwargs(kwargs)
-    fit_intercept = check_flag(fit_intercept, "fit_intercept")
+    fit_intercept = check_bool(fit_intercept, "fit_intercept")
     check_penalty(penalty, who="irls_path")
     if lams is None:
         order = lam_grid(X, y, penalty, family, fit_intercept, n_lams, lam_min_ratio)

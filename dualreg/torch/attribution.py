@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from dualreg._validation import check_scalar
+from dualreg._validation import check_int
 
 __all__ = ["RULES", "batch_conductance", "conductance", "layer_conductance"]
 
@@ -89,7 +88,7 @@ def layer_conductance(model: nn.Module, layer: nn.Module, x: Tensor, target: Any
         The output index, e.g. the labels, or a callable mapping the output to (B,) scalars;
         ``None`` for a model with one output.
     """
-    steps = int(check_scalar(steps, "steps", 1.0, np.inf))
+    steps = check_int(steps, "steps", 1)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     if not isinstance(layer, nn.Module):

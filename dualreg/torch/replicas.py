@@ -45,7 +45,7 @@ from dualreg._validation import as_finite_array, check_scalar
 from dualreg.torch.layers.base import DropoutLayer
 from dualreg.torch.model import dropout_layers, regularization, step_schedules
 from dualreg.torch.noise import CounterNoise, batch_indices, replica_keys
-from dualreg.torch.train import _as_int, _mean_se, _schedule_fn
+from dualreg.torch.train import _as_int, _mean_se, _schedule_fn, resolve_device
 
 __all__ = ["LOSSES", "ModuleMonteCarloResult", "monte_carlo_module"]
 
@@ -329,8 +329,7 @@ def monte_carlo_module(
     trace_every = _as_int(trace_every, "trace_every", 1)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    dev = torch.device(device if device is not None else
-                       "cuda" if torch.cuda.is_available() else "cpu")
+    dev = resolve_device(device)
     classes = loss_fn is F.cross_entropy
     Xt = _as_data(X, "X", dtype if not (isinstance(X, Tensor) and not X.is_floating_point())
                   else None, dev)

@@ -22,7 +22,13 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from dualreg._validation import as_finite_array, check_scalar
+from dualreg._validation import (
+    as_finite_array,
+    check_bool,
+    check_int,
+    check_scalar,
+    check_seed,
+)
 from dualreg.families import FAMILIES, Family, get_family
 from dualreg.torch.layers import DropoutLayer
 
@@ -117,11 +123,22 @@ def _schedule_fn(schedule: Any, steps: int, burn_in: int) -> Callable[[int], flo
 
 
 def _as_int(x: Any, name: str, low: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, int | np.integer):
-        raise ValueError(f"{name} must be an integer >= {low}, got {x!r}")
-    if x < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {x!r}")
-    return int(x)
+    return check_int(x, name, low)
+
+
+def resolve_device(device: Any, name: str = "device") -> torch.device:
+    """``device`` as a torch.device (None: CUDA when available, else CPU); one clear
+    ``ValueError`` for a malformed name or a CUDA device torch cannot use here."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{name} must be a torch device such as 'cpu' or 'cuda', got "
+                         f"{device!r}") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name}={device!r}: no CUDA device is available to torch here")
+    return dev
 
 
 # --------------------------------------------------------------------------- trainer
@@ -207,6 +224,8 @@ def monte_carlo(
         )
     y_np = fam.check_y(y_np)
     n, d = X_np.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"X must have at least one row and one column, got shape {X_np.shape}")
     K = _as_int(replicas, "replicas", 1)
     T = _as_int(steps, "steps", 1)
     if batch is not None:
@@ -224,12 +243,12 @@ def monte_carlo(
     trace_every = _as_int(trace_every, "trace_every", 1)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    dev = resolve_device(device)
+    intercept = check_bool(intercept, "intercept")
+    progress = check_bool(progress, "progress")
 
     gen = torch.Generator(device=dev)
-    gen.manual_seed(int(seed))
+    gen.manual_seed(check_seed(seed))
     # Stored column-major (a transposed view of a contiguous (d, n) tensor): the hot product
     # w @ X.T then reads contiguous memory, several times faster than a strided transpose.
     Xt = torch.as_tensor(np.ascontiguousarray(X_np.T), dtype=dtype, device=dev).T

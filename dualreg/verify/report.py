@@ -291,8 +291,10 @@ def build(rows: list[Row], meta: dict[str, Any]) -> dict[str, Any]:
 def write(rows: list[Row], meta: dict[str, Any], out: Path, name: str = "report") -> Path:
     """Write ``out/<name>.json`` and ``out/<name>.md`` as one set and return the ``.md`` path.
 
-    Both files are written to temporary names first; both are renamed into place only when
-    both have been written, so a failure leaves the previous pair untouched.
+    Both files are written into a temporary folder beside them and moved into place together
+    (:func:`dualreg._io.atomic_set`, Ctrl-C held back during the move), so a failure or an
+    interrupt leaves the previous pair untouched; the same step deletes the
+    ``<name>.INCOMPLETE`` marker of :func:`mark_incomplete`.
     """
     out = Path(out)
     doc = build(rows, meta)
@@ -300,8 +302,18 @@ def write(rows: list[Row], meta: dict[str, Any], out: Path, name: str = "report"
 
     text_json = json.dumps(doc, indent=2, default=str, allow_nan=True) + "\n"
     text_md = render_markdown(rows, doc["meta"], doc, out)
-    target_json, target_md = out / f"{name}.json", out / f"{name}.md"
-    with _io.atomic_path(target_json) as tmp_json, _io.atomic_path(target_md) as tmp_md:
-        tmp_json.write_text(text_json, encoding="utf-8")
-        tmp_md.write_text(text_md, encoding="utf-8")
-    return target_md
+    with _io.atomic_set(out, remove=(f"{name}.INCOMPLETE",)) as tmp:
+        _io.write_text(tmp / f"{name}.json", text_json)
+        _io.write_text(tmp / f"{name}.md", text_md)
+    return out / f"{name}.md"
+
+
+def mark_incomplete(out: Path, name: str, command: str, started: str) -> Path:
+    """Write ``out/<name>.INCOMPLETE`` before a run: until :func:`write` installs the new
+    report (and deletes the marker), a report already in ``out`` is flagged as not the
+    latest run's, so an interrupted or crashed run never leaves a stale report looking
+    current."""
+    marker = Path(out) / f"{name}.INCOMPLETE"
+    _io.write_text(marker, f"A run of `{command}` started {started} did not finish: "
+                   f"{name}.md and {name}.json here, if any, are from an earlier run.\n")
+    return marker

@@ -149,6 +149,10 @@ def run(
     started, t0 = provenance.utc_now(), time.perf_counter()
     # Seed-major order: the progress bar advances evenly and early seeds finish first.
     pairs = [(cid, replace(ctx, seed=s)) for s in seed_list for cid in ids]
+    name = name or report_name(ids, ctx, seeds if multi else None)
+    if out is not None:
+        report.mark_incomplete(Path(out), name, command or provenance.default_command(),
+                               started)
     rows_by_pair: dict[tuple[str, int], list[Row]] = {}
     # disable=None: tqdm shows the bar on a terminal only, so logs stay one row per line.
     bar = tqdm(total=len(pairs), desc="verify", unit="claim" if not multi else "run",
@@ -181,6 +185,5 @@ def run(
             command=command or provenance.default_command(), started=started,
             wall_seconds=time.perf_counter() - t0)
         meta["all_claims"] = set(ids) == set(select(None))
-        report.write(rows, meta, Path(out),
-                     name or report_name(ids, ctx, seeds if multi else None))
+        report.write(rows, meta, Path(out), name)
     return rows

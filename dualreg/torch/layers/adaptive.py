@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from dualreg._conventions import keep_prob_to_eta
-from dualreg._validation import check_scalar
+from dualreg._validation import check_bool, check_int, check_scalar
 from dualreg.penalties import L1, Floored, Penalty
 from dualreg.torch.layers.base import (
     DropoutLayer,
@@ -117,8 +117,8 @@ class AdaptiveDropout(DropoutLayer):
         self.mask = check_choice(mask, "mask", ("bernoulli", "gaussian"))
         self.mask_kind = MaskKind.INVERTED if self.mask == "bernoulli" else MaskKind.GAUSSIAN
         self.keep_floor = check_scalar(keep_floor, "keep_floor", 0.0, 1.0, False, False)
-        self.fast = bool(fast)
-        self.ridge_start = int(check_scalar(ridge_start, "ridge_start", 0.0, np.inf))
+        self.fast = check_bool(fast, "fast")
+        self.ridge_start = check_int(ridge_start, "ridge_start", 0)
         self._weight_of = (check_weight_of(weight_of, self.target),)
         with np.errstate(all="ignore"):
             self.absorbing = bool(np.asarray(penalty.eta_hat(np.zeros(1))).ravel()[0] <= 0)

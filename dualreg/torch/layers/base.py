@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from dualreg._validation import check_choice as _check_choice
 from dualreg.penalties import Penalty
 
 __all__ = ["TARGETS", "DropoutLayer", "MaskKind", "reader_weight", "registered_layers",
@@ -58,10 +59,9 @@ class MaskKind(StrEnum):
 
 # --------------------------------------------------------------------------- helpers
 def check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``allowed``, else a ``ValueError`` naming ``name``."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
+    """``value`` if it is one of ``allowed``, else a ``ValueError`` naming ``name``
+    (:func:`dualreg._validation.check_choice`, kept here for the layers' imports)."""
+    return _check_choice(value, name, allowed)
 
 
 def check_tensor(z: Any, name: str) -> Tensor:

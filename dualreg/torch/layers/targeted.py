@@ -11,13 +11,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from dualreg import penalties
-from dualreg._validation import check_rate, check_scalar
+from dualreg._validation import check_int, check_rate, check_scalar
 from dualreg.penalties import Penalty
 from dualreg.torch.layers.base import (
     DropoutLayer,
@@ -132,12 +131,12 @@ class TargetedDropout(DropoutLayer):
         if ramp is None and self.schedule == "piecewise":
             ramp = REFERENCE_RAMP
         if ramp is not None:
-            ramp = int(check_scalar(ramp, "ramp", 1.0, np.inf))
+            ramp = check_int(ramp, "ramp", 1)
         self.ramp = ramp
         if not isinstance(prune_eval, bool):
             raise ValueError(f"prune_eval must be a bool, got {prune_eval!r}")
         self.prune_eval = prune_eval
-        self.replica_dims = int(check_scalar(replica_dims, "replica_dims", 0.0, np.inf))
+        self.replica_dims = check_int(replica_dims, "replica_dims", 0)
         if weight_of is not None:
             if self.target != "input":
                 raise ValueError("weight_of ranks activation units: it needs target='input'")

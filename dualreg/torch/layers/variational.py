@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from dualreg._validation import check_scalar
+from dualreg._validation import check_bool, check_scalar
 from dualreg.penalties import Penalty, VarDrop, VarDropApprox
 from dualreg.torch.layers.base import (
     DropoutLayer,
@@ -130,7 +130,7 @@ class VariationalDropout(DropoutLayer):
                                                          low_inclusive=False)
         self.init_log_sigma2 = check_scalar(init_log_sigma2, "init_log_sigma2")
         self.kl = check_choice(kl, "kl", ("exact", "molchanov"))
-        self.local_reparam = bool(local_reparam)
+        self.local_reparam = check_bool(local_reparam, "local_reparam")
         self.log_sigma2_max = check_scalar(log_sigma2_max, "log_sigma2_max")
         self.register_parameter("log_sigma2", None)
         self._vd = VarDrop()

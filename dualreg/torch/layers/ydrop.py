@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from dualreg import penalties
-from dualreg._validation import check_rate, check_scalar
+from dualreg._validation import check_bool, check_int, check_rate
 from dualreg.penalties import Penalty
 from dualreg.torch.layers.base import (
     DropoutLayer,
@@ -101,8 +101,8 @@ class YDrop(DropoutLayer):
         self.rule = check_choice(rule, "rule", ("absolute", "reference"))
         if self.rule == "reference" and self.mapping != "bucket":
             raise ValueError("rule='reference' uses the median split: mapping must be 'bucket'")
-        self.mirrored = bool(mirrored)
-        self.warmup = int(check_scalar(warmup, "warmup", 0.0, np.inf))
+        self.mirrored = check_bool(mirrored, "mirrored")
+        self.warmup = check_int(warmup, "warmup", 0)
         self.warmup_rate = (self.mean_rate if warmup_rate is None
                             else check_rate(warmup_rate, "warmup_rate"))
         self.output = None if output is None else int(output)

@@ -472,7 +472,7 @@ def irls_vs_sklearn(ctx: Context) -> Iterator[Measurement]:
         # C Σℓ_i + ‖w‖₁ = nC[L + (1/(nC))‖w‖₁] ⇒ C = 1/(nλ); saga leaves the intercept
         # unpenalised.
         sk = LogisticRegression(l1_ratio=1.0, C=1.0 / (n * lam), solver="saga", tol=1e-10,
-                                max_iter=100_000).fit(Xb, yb)
+                                max_iter=100_000, random_state=ctx.seed).fit(Xb, yb)
         err = max(float(np.max(np.abs(res.coef - sk.coef_[0]))),
                   abs(res.intercept - sk.intercept_[0]))
         yield Measurement(f"LogisticRegression(ℓ1, saga, C = 1/(nλ)), λ={lam:g}: max |Δcoef|, "
