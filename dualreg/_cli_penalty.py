@@ -134,6 +134,9 @@ def _penalty_rows(penalty, w, lam, c):
 
 
 def _plot_faces(penalty, path: str, lam: float, c: float, wmax: float = 5.0) -> None:
+    from dualreg._extras import require
+
+    require("dualreg penalty --plot", "plots", "matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")
