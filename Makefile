@@ -49,4 +49,4 @@ install-check:
 	scripts/check_install.sh $(PYTHON)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache docs/_build docs/auto_examples docs/api/generated
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache docs/_build docs/auto_examples docs/generated docs/proofs docs/theorems.md
