@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from dualreg.plots._common import loglog_slope  # noqa: E402
+from dualreg.plots._common import loglog_slope
 
 
 def test_slope_intercept_and_standard_error_by_hand():
