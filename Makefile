@@ -7,14 +7,20 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test verify lint bench figures clean
+.PHONY: venv test verify lint bench figures docs install-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_PIN)"
-	$(BIN)/python -m pip install --quiet -e ".[test,peers,figures]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,peers]"
 	touch $(STAMP)
+
+# The documentation's own requirements (Sphinx, numpydoc, sphinx-gallery, the theme, MyST).
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
 
 venv: $(STAMP)
 
@@ -34,5 +40,13 @@ bench: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/dualreg figures
 
+# The site into docs/_build/html, warnings as errors, every gallery example executed.
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -b html -j 2 docs docs/_build/html
+
+# The wheel and sdist built, the wheel installed with no extras in a fresh venv and used.
+install-check:
+	scripts/check_install.sh $(PYTHON)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache docs/_build docs/auto_examples docs/generated docs/proofs docs/theorems.md

@@ -140,29 +140,19 @@ def _penalty_rows(penalty, w, lam, c):
 
 
 def _plot_faces(penalty, path: str, lam: float, c: float, wmax: float = 5.0) -> None:
+    from dualreg._extras import require
+
+    require("dualreg penalty --plot", "plots", "matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from dualreg import _io
+    from dualreg.plotting import plot_faces
 
-    w = np.linspace(0.0, wmax, 400)
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), constrained_layout=True)
-    axes[0].plot(w, penalty.value(w) - penalty.value(0.0))
-    axes[0].set(title="Ω(w) − Ω(0)", xlabel="|w|")
-    eta = penalty.eta_hat(w)
-    axes[1].plot(w, np.where(np.isfinite(eta), eta, np.nan))
-    axes[1].set(title="η̂(w)", xlabel="|w|")
-    if penalty.has_eta_form:
-        e = np.geomspace(1e-3, 1e2, 400)
-        axes[2].semilogx(e, penalty.dual(e))
-        axes[2].set(title="f(η)", xlabel="η")
-    else:
-        axes[2].text(0.5, 0.5, "no η-form\n(superquadratic)", ha="center", va="center")
-        axes[2].set(title="f(η)", xticks=[], yticks=[])
-    axes[3].plot(w, penalty.keep_prob(w, lam, c))
-    axes[3].set(title=f"keep prob α (λ={lam:g}, c={c:g})", xlabel="|w|", ylim=(-0.02, 1.02))
+    plot_faces(penalty, ax=axes, w=np.linspace(0.0, wmax, 400), lam=lam, c=c)
     fig.suptitle(f"{penalty!r} — {penalty.curvature_class}")
     _io.save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dualreg import __version__
 from dualreg._cli_penalty import UserError, cmd_penalty
+from dualreg._extras import MissingExtra, require
 
 
 class _Parser(argparse.ArgumentParser):
@@ -280,6 +281,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         return 0
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    require("dualreg figures", "figures", "matplotlib", "torch", "tqdm")
     if args.check is not None:
         return _cmd_figures_check(args, names)
     if args.paper_budget and args.quick:
@@ -376,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_mutate(args)
         parser.print_help()
         return 2
-    except UserError as err:
+    except (UserError, MissingExtra) as err:  # a missing extra is a usage error: one line
         print(f"dualreg: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # the environment: a full disk, a folder made read-only mid-run

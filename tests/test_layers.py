@@ -32,9 +32,9 @@ def _modules(*parts: str) -> list[Path]:
 def test_core_never_imports_consumers():
     # verify/ and plots/ consume the library; nothing in the core may import them.
     core = _modules("penalties", "duality.py", "vector_rules.py", "lookalike.py",
-                    "pruning_cost.py", "_conventions.py", "_numerics.py", "_quadrature.py",
-                    "_validation.py", "families", "datasets.py", "solvers", "estimators.py",
-                    "estimators_cv.py", "torch")
+                    "pruning_cost.py", "sparsity.py", "_conventions.py", "_numerics.py",
+                    "_quadrature.py", "_validation.py", "families", "datasets.py", "solvers",
+                    "estimators.py", "estimators_cv.py", "torch")
     for path in core:
         bad = {m for m in _imports(path) if m.startswith(("dualreg.verify", "dualreg.plots"))}
         assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"
@@ -42,8 +42,8 @@ def test_core_never_imports_consumers():
 
 def test_solvers_and_penalties_never_import_torch():
     for path in _modules("penalties", "duality.py", "vector_rules.py", "lookalike.py",
-                         "pruning_cost.py", "_conventions.py", "_quadrature.py", "solvers",
-                         "estimators.py", "estimators_cv.py"):
+                         "pruning_cost.py", "sparsity.py", "_conventions.py", "_quadrature.py",
+                         "solvers", "estimators.py", "estimators_cv.py"):
         bad = {m for m in _imports(path) if m.split(".")[0] == "torch" or
                m.startswith("dualreg.torch")}
         assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"

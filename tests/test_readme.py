@@ -81,3 +81,36 @@ def test_readme_tables_parse_into_their_cells():
     expected = [[f"`{name}`", e.omega, e.eta_hat, e.curvature, e.origin]
                 for name, e in CATALOGUE.items()]
     assert [[c.replace("\\|", "|") for c in row] for row in catalogue[1:]] == expected
+
+
+def test_catalogue_formulas_in_constructor_parameter_names():
+    # The table writes its formulas in the constructors' own parameter names (scale, rate,
+    # drop, p_low, tau, ...): evaluated by hand at non-default values, against the objects.
+    from dualreg.penalties import MCP, SCAD, Sparseout, TargetedDropout, YDrop
+
+    w = np.array([0.2, 0.9, 1.3, 4.0])
+    a, scale = 2.0, 0.7
+    b = a * scale  # MCP: b = a·scale
+    np.testing.assert_allclose(MCP(a=a, scale=scale).value(w),
+                               np.where(w <= b, w - w**2 / (2 * b), b / 2), rtol=1e-12)
+    np.testing.assert_allclose(MCP(a=a, scale=scale).eta_hat(w[w < b]),
+                               b * w[w < b] / (b - w[w < b]), rtol=1e-12)
+    a, scale = 3.0, 0.5  # SCAD: |w| up to scale, scale·(a+1)/2 beyond a·scale
+    p = SCAD(a=a, scale=scale)
+    np.testing.assert_allclose(p.value(np.array([0.3, 2.0])), [0.3, scale * (a + 1) / 2])
+    mid = np.array([0.9, 1.3])
+    np.testing.assert_allclose(p.eta_hat(mid), scale * (a - 1) * mid / (a * scale - mid))
+    rate, tau = 0.3, 0.6
+    np.testing.assert_allclose(TargetedDropout(rate=rate, tau=tau).value(w),
+                               rate / (1 - rate) * np.minimum(w**2, tau**2) / 2, rtol=1e-12)
+    q, drop = 1.5, 0.2
+    v = drop / (1 - drop)
+    np.testing.assert_allclose(Sparseout(q=q, drop=drop, grad="stop").value(w),
+                               v / q * w**q, rtol=1e-12)
+    np.testing.assert_allclose(Sparseout(q=q, drop=drop, grad="autograd").value(w),
+                               v / 2 * w**q, rtol=1e-12)
+    p_low, p_high, tau = 0.1, 0.5, 1.0
+    r_low, r_high = p_low / (1 - p_low), p_high / (1 - p_high)
+    np.testing.assert_allclose(YDrop(p_low=p_low, p_high=p_high, tau=tau).value(w),
+                               r_low * w**2 / 2 + (r_high - r_low) * np.maximum(w**2 - tau**2, 0)
+                               / 2, rtol=1e-12)

@@ -133,6 +133,12 @@ class Penalty(ABC):
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{self.name}({args})"
 
+    def _repr_html_(self) -> str:
+        """A notebook's display: the class and a table of the faces at a few weights."""
+        from dualreg.penalties._display import faces_html
+
+        return faces_html(self)
+
     def value(self, w: Any) -> np.ndarray:
         """Elementwise Ω(w)."""
         t = np.abs(as_finite_array(w, "w"))

@@ -16,6 +16,7 @@ import numpy as np
 
 from dualreg import duality
 from dualreg._validation import check_callable, check_positive, check_scalar
+from dualreg.penalties._display import describe_callable
 from dualreg.penalties.base import Penalty
 
 __all__ = ["RulePenalty", "from_eta_hat", "from_keep_prob"]
@@ -36,9 +37,11 @@ class RulePenalty(Penalty):
         self._rule = check_callable(eta_hat, "eta_hat")
         if name is not None and not isinstance(name, str):
             raise ValueError(f"name must be a string or None, got {name!r}")
-        self._label = name or getattr(eta_hat, "__name__", "rule")
+        self._label = name or describe_callable(eta_hat)
         # classify() squares t_max: beyond 1e150 θ = t² would overflow.
         self.t_max = check_scalar(t_max, "t_max", 0.0, 1e150, low_inclusive=False)
+        self._repr = f"from_eta_hat({self._label}" + (
+            f", t_max={self.t_max:g})" if self.t_max != 10.0 else ")")
         try:
             probe = np.asarray(self._rule(np.linspace(0.0, self.t_max, 17)), dtype=float)
         except (TypeError, ValueError) as err:
@@ -52,7 +55,7 @@ class RulePenalty(Penalty):
         return f"rule[{self._label}]"
 
     def __repr__(self):
-        return f"from_eta_hat({self._label})"
+        return self._repr
 
     @cached_property
     def classification(self) -> duality.Classification:
@@ -127,5 +130,8 @@ def from_keep_prob(keep_prob: Callable[[np.ndarray], np.ndarray], lam: float, c:
             raise ValueError("keep_prob must return probabilities in [0, 1]")
         return duality.keep_prob_to_eta(alpha, lam, c)
 
-    return RulePenalty(eta_hat, name=name or getattr(keep_prob, "__name__", "keep_prob"),
-                       t_max=t_max)
+    label = name or describe_callable(keep_prob)
+    penalty = RulePenalty(eta_hat, name=label, t_max=t_max)
+    penalty._repr = f"from_keep_prob({label}, lam={lam:g}, c={c!r}" + (
+        f", t_max={t_max:g})" if t_max != 10.0 else ")")
+    return penalty

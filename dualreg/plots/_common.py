@@ -272,11 +272,13 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), float(half)
 
 
-def loglog_slope(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """Least-squares slope and intercept of log y against log x."""
-    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    slope, intercept = np.polyfit(lx, ly, 1)
-    return float(slope), float(intercept)
+def loglog_slope(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, float]:
+    """Least-squares slope, intercept and the slope's standard error of log y against log x
+    (``scipy.stats.linregress``; the standard error is nan with two points)."""
+    from scipy import stats
+
+    fit = stats.linregress(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)))
+    return float(fit.slope), float(fit.intercept), float(fit.stderr)
 
 
 def class_label(curvature_class: str) -> str:

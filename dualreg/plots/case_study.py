@@ -398,10 +398,10 @@ def train(name: str, data: _mlp.Split, epochs: int, lr0: float, ctx: Context, se
         n = Xtr.shape[0]
         history = {"epoch": [0], "fraction_nonzero": [_fraction_nonzero(method)],
                    "val_error": [_error(method, Xva, yva)], "train_loss": [float("nan")]}
+        # lr0·(1 − e/E) at epoch e: set per epoch by the scheduler (the same floats as by hand)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0 - e / epochs)
         for epoch in range(epochs):
-            lr = lr0 * (1.0 - epoch / epochs)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            lr = schedule.get_last_lr()[0]
             perm = torch.randperm(n, generator=order_gen, device="cpu").to(dev)
             total, count = 0.0, 0
             for start in range(0, n, BATCH):
@@ -416,6 +416,7 @@ def train(name: str, data: _mlp.Split, epochs: int, lr0: float, ctx: Context, se
                     method.after_step(optimizer, lr)
                 total += float(objective.detach()) * idx.numel()
                 count += idx.numel()
+            schedule.step()
             if not np.isfinite(total):
                 raise FloatingPointError(f"case study: {name} (seed {seed}) diverged at epoch "
                                          f"{epoch + 1}")

@@ -153,10 +153,10 @@ def make(ctx: Context) -> Output:
         rms = np.array([np.sqrt(np.mean(np.sum((r.coef - ref) ** 2, axis=1))) for r in runs])
         mean_err = np.array([np.linalg.norm(r.coef_mean - ref) for r in runs])
         z = np.abs(runs[-1].coef_mean - ref) / runs[-1].coef_se
-        slope, icpt = loglog_slope(steps, rms)
+        slope, icpt, slope_se = loglog_slope(steps, rms)
         colour = "#1f77b4" if key == "bernoulli" else "#d62728"
         axes[2].loglog(steps, rms, marker=markers[key], color=colour, lw=1.5,
-                       label=f"{key}: slope {slope:.2f}")
+                       label=f"{key}: slope {slope:.2f} ± {slope_se:.2f}")
         axes[2].loglog(steps, np.exp(icpt) * np.asarray(steps, float) ** slope, ":",
                        color=colour, lw=1)
         data["methods"][key] = {

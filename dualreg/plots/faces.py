@@ -24,6 +24,7 @@ import numpy as np
 from dualreg.penalties import catalogue
 from dualreg.plots._common import CLASS_COLOURS, Context, Output, class_label, csv_text, pyplot
 from dualreg.plots.registry import figure
+from dualreg.plotting import plot_faces
 
 W_MAX = 4.0
 ETA_RANGE = (1e-3, 1e3)
@@ -104,48 +105,23 @@ def make(ctx: Context) -> Output:
         colour = CLASS_COLOURS.get(cls, "black")
         data = faces(pen, n)
         ax = [cell(i, j) for j in range(4)]
+        # The public helper draws the faces (the same one as `dualreg penalty --plot`); the grid
+        # then keeps titles on its first row and x labels on its last.
+        plot_faces(pen, ax=ax, w=data["omega"][0], eta=np.geomspace(*ETA_RANGE, n), lam=1.0,
+                   c=1.0, color=colour)
         for j, key in enumerate(["omega", "eta_hat", "dual", "keep_prob"]):
             a = ax[j]
-            if i % per_block == 0:
-                a.set_title(titles[j], fontsize=11, fontweight="bold")
-            if i in last:
-                a.set_xlabel("η" if key == "dual" else "|w|", labelpad=1, fontsize=10)
-            if key not in data:  # keep the axes (and the η scale) so the row reads as one
-                a.set_xscale("log")
-                a.set_xlim(*ETA_RANGE)
-                a.xaxis.set_minor_locator(NullLocator())
-                a.set_yticks([])
-                a.text(0.5, 0.5, "no η-form\n(superquadratic: Ω is a sup,\n"
-                       "not an inf, of quadratics)", ha="center", va="center", fontsize=9,
-                       color=colour, transform=a.transAxes)
-                continue
-            x, y = data[key]
-            records += [(name, cls, key, xi, yi) for xi, yi in zip(x, y, strict=True)]
+            a.set_title(titles[j] if i % per_block == 0 else "", fontsize=11, fontweight="bold")
+            a.set_xlabel(("η" if key == "dual" else "|w|") if i in last else "", labelpad=1,
+                         fontsize=10)
             if key == "eta_hat":
-                finite = np.isfinite(y) & (y > 0)
-                a.plot(x[finite], y[finite], color=colour, lw=1.6)
-                a.set_yscale("log")
                 a.yaxis.set_minor_locator(NullLocator())
-                inf = np.isinf(y)
-                if inf.any():
-                    a.axvspan(x[inf].min(), W_MAX, color=colour, alpha=0.12, lw=0)
-                    a.text(0.97, 0.08, "η̂ = +∞", ha="right", fontsize=9, color=colour,
-                           transform=a.transAxes)
-            elif key == "dual":
-                finite = np.isfinite(y)
-                a.plot(x[finite], y[finite], color=colour, lw=1.6)
-                a.set_xscale("log")
+            if key == "dual":
                 a.xaxis.set_minor_locator(NullLocator())
-                if (~finite).any():
-                    a.axvspan(x[~finite].min(), ETA_RANGE[1], color=colour, alpha=0.12, lw=0)
-                    a.text(0.97, 0.08, "f = +∞", ha="right", fontsize=9, color=colour,
-                           transform=a.transAxes)
-            elif key == "keep_prob":
-                a.plot(x, y, color=colour, lw=1.6)
-                a.set_ylim(-0.04, 1.04)
-            else:
-                a.plot(x, y, color=colour, lw=1.6)
             a.tick_params(labelsize=9)
+            if key in data:
+                x, y = data[key]
+                records += [(name, cls, key, xi, yi) for xi, yi in zip(x, y, strict=True)]
         ax[0].set_ylabel(_row_label(name, pen.params), fontsize=10, fontweight="bold")
         # Badge in the empty corner: lower right under a concave Ω(√θ), upper left otherwise.
         corner = (0.03, 0.94, "left", "top") if cls == "superquadratic" else (

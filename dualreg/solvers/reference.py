@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from dualreg._extras import require
 from dualreg._validation import as_finite_array
 from dualreg.families import get_family
 
@@ -50,7 +51,9 @@ class ReferenceResult:
 def build_problem(X: Any, y: Any, penalty: Any, lam: Any, family: str = "gaussian",
                   fit_intercept: bool = True) -> tuple[Any, Any, Any]:
     """The cvxpy ``Problem`` and its variables ``(problem, w, b)`` (b is None without
-    intercept). Raises ``ValueError`` for a penalty without a DCP form."""
+    intercept). Raises ``ValueError`` for a penalty without a DCP form, and
+    :class:`dualreg._extras.MissingExtra` (one line) without the ``cvxpy`` extra."""
+    require("the cvxpy reference", "cvxpy", "cvxpy", "clarabel")
     import cvxpy as cp
 
     fam = get_family(family)
@@ -82,6 +85,7 @@ def solve_reference(X: Any, y: Any, penalty: Any, lam: Any, family: str = "gauss
     ``optimal_inaccurate`` (``status`` reports the final one). The objective is recomputed in
     numpy as
     :math:`L(w, b) + \sum_j\lambda_j\Omega(w_j)` with :func:`dualreg.families.loss`."""
+    require("the cvxpy reference", "cvxpy", "cvxpy", "clarabel")
     import cvxpy as cp
 
     from dualreg.families import loss

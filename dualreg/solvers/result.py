@@ -101,6 +101,18 @@ class IRLSResult:
         """Boolean mask of the nonzero coefficients."""
         return self.coef != 0
 
+    def __repr__(self) -> str:
+        """One line: convergence, iterations, final F, support size and the coefficients
+        (4 significant digits, the middle elided past 8)."""
+        coef = np.asarray(self.coef)
+        text = np.array2string(coef, precision=4, separator=", ", threshold=8, edgeitems=3,
+                               max_line_width=10**6, suppress_small=False)
+        objective = self.objective
+        final = f", objective={objective[-1]:.6g}" if len(objective) else ""
+        return (f"IRLSResult(converged={self.converged}, n_iter={self.n_iter}{final}, "
+                f"nonzero={int(np.count_nonzero(coef))}/{coef.size}, coef={text}, "
+                f"intercept={self.intercept:.4g})")
+
 
 @dataclass
 class PathResult:

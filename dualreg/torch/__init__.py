@@ -6,6 +6,11 @@ the GLM trainer in :mod:`dualreg.torch.train`, replicas of any ``nn.Module`` in
 :mod:`dualreg.torch.replicas`, exact expected objectives in
 :mod:`dualreg.torch.expected`.
 """
+# ruff: noqa: E402  (the imports follow the check that names the extra)
+
+from dualreg._extras import require
+
+require("dualreg.torch", "torch", "torch")  # one line naming the extra, not a traceback
 
 from dualreg.torch.attribution import conductance
 from dualreg.torch.layers import (

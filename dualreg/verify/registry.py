@@ -86,3 +86,9 @@ class Row:
     error: str = ""
     relation: str = "≤"
     seed: int = 0
+
+    def __repr__(self) -> str:
+        """One line: claim, seed, verdict, measured against tolerance, and the check."""
+        verdict = "pass" if self.passed else "FAIL"
+        value = self.error or f"{self.measured:.3g} {self.relation} {self.tolerance:.3g}"
+        return f"<Row {self.claim} seed {self.seed} {verdict}: {value} — {self.check}>"

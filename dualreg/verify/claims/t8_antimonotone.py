@@ -20,6 +20,7 @@ from dualreg.penalties import (
     YDrop,
     from_keep_prob,
 )
+from dualreg.sparsity import hoyer
 from dualreg.verify.checks import (
     ENUM_WHY,
     bernoulli_patterns,
@@ -34,12 +35,6 @@ from dualreg.verify.registry import Context, Measurement, claim
 PROOF_T8 = "proofs/T8_antimonotone_superquadratic.md"
 CERT_WHY = ("normalised second differences of Ω(√θ) on a uniform θ grid; evaluation noise of Ω "
             "is ≤ 1e-11 of its range, so a wrong-sign curvature beyond 1e-9 is real")
-
-
-def hoyer(w: np.ndarray) -> float:
-    """Hoyer sparsity (√d − ‖w‖₁/‖w‖₂)/(√d − 1) ∈ [0, 1]."""
-    d = w.size
-    return float((np.sqrt(d) - np.sum(np.abs(w)) / np.linalg.norm(w)) / (np.sqrt(d) - 1.0))
 
 
 # ------------------------------------------------------------------- T8.antimonotone-superquadratic

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from dualreg.sparsity import hoyer
 from dualreg.verify.checks import (
     band,
     band_why,
@@ -24,12 +25,6 @@ from dualreg.verify.checks import (
 from dualreg.verify.registry import Context, Measurement, claim
 
 PROOF_T8 = "proofs/T8_antimonotone_superquadratic.md"
-
-
-def _hoyer(w: np.ndarray) -> np.ndarray:
-    d = w.shape[-1]
-    ratio = np.abs(w).sum(-1) / np.sqrt((w**2).sum(-1))
-    return (np.sqrt(d) - ratio) / (np.sqrt(d) - 1.0)
 
 
 def frozen_fixed_point(H: np.ndarray, b: np.ndarray, scale: np.ndarray, lo: float, hi: float,
@@ -103,7 +98,7 @@ def ydrop_denser(ctx: Context) -> Iterator[Measurement]:
                       "the statement's margin: with a ≥ 2× gap at the median split the "
                       "iterates' fluctuations (a few % of |w|) never flip the split, so the "
                       "trained rates are the frozen ones", mode="ge")
-    h_ref = {k: float(_hoyer(v)) for k, v in refs.items()}
+    h_ref = {k: float(hoyer(v)) for k, v in refs.items()}
     yield Measurement("frozen fixed points: min(H_plain − H_ydrop, H_mirrored − H_plain)",
                       min(h_ref["plain"] - h_ref["Y-Drop"], h_ref["mirrored"] - h_ref["plain"]),
                       0.01,
@@ -118,7 +113,7 @@ def ydrop_denser(ctx: Context) -> Iterator[Measurement]:
             z = float(np.max(z_scores(runs[name].coef_mean, runs[name].coef_se, refs[name])))
             yield Measurement(f"{name}, K={K}, T={T}: max |mean − frozen fixed point|/SE",
                               z, band(K, b.size), band_why(K, b.size))
-    h = {k: _hoyer(r.coef) for k, r in runs.items()}
+    h = {k: hoyer(r.coef) for k, r in runs.items()}
     m = {k: float(v.mean()) for k, v in h.items()}
     se = {k: float(v.std(ddof=1) / np.sqrt(v.size)) for k, v in h.items()}
     why = ("independent runs: the Hoyer difference in standard errors of the difference; "
