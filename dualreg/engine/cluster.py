@@ -92,7 +92,7 @@ class DaskEngine(Engine):
                    for args in tasks]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for future in distributed.as_completed(futures):
+            for future in distributed.as_completed(futures, loop=self.client.loop):
                 yield index[future.key], future.result()
         finally:
             self.client.cancel([f for f in futures if not f.done()])
