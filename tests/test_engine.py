@@ -150,4 +150,12 @@ def test_gpu_tasks_go_to_gpu_workers_and_fall_back():
             time.sleep(0.1)
         assert not engine.gpu_available()
         # No worker has a GPU: marked tasks still run (the CPU fallback), none hangs.
-        assert engine.map(worker_name, [(i,) for i in range(3)], gpu=True) == ["cpu"] * 3
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1)
+        marked = pool.submit(engine.map, worker_name, [(i,) for i in range(3)], gpu=True)
+        try:
+            assert marked.result(timeout=30) == ["cpu"] * 3
+        finally:
+            engine.client.cancel(list(engine.client.futures.values()))
+            pool.shutdown(wait=False)

@@ -99,3 +99,33 @@ def test_sweep_on_the_cluster_matches_the_local_run(cluster, tmp_path):
         return [line.rsplit(",", 1)[0] for line in lines]  # drop the seconds column
 
     assert table(tmp_path / "local") == table(tmp_path / "dask")
+
+
+def test_cuda_on_a_cluster_without_gpus_falls_back_to_cpu(cluster, tmp_path, capsys):
+    code = main(["verify", "--only", "T2.column-scales", "--device", "cuda", "--no-progress",
+                 "--out", str(tmp_path), "--scheduler", cluster.scheduler_address])
+    err = capsys.readouterr().err
+    assert code == 0 and "declares a GPU resource" in err and "running on the CPU" in err
+    [report] = tmp_path.glob("*.json")
+    assert "cuda" not in report.name and json.loads(report.read_text())["meta"]["device"] == "cpu"
+
+
+def squared_where(x: int) -> tuple[int, bool]:
+    """x² and whether a Dask worker computed it."""
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return x * x, False
+    return x * x, True
+
+
+def test_figure_runs_use_the_installed_engine(cluster):
+    # The figures command installs the cluster engine; map_runs (inside every training
+    # figure) must send its runs there and keep their order.
+    from dualreg.engine import DaskEngine, using
+    from dualreg.plots._parallel import map_runs
+
+    tasks = [(i,) for i in range(5)]
+    assert map_runs(squared_where, tasks, jobs=1) == [(i * i, False) for i in range(5)]
+    with DaskEngine(cluster.scheduler_address) as engine, using(engine):
+        assert map_runs(squared_where, tasks, jobs=1) == [(i * i, True) for i in range(5)]
