@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_PIN)"
-	$(BIN)/python -m pip install --quiet -e ".[test,peers,figures]"
+	$(BIN)/python -m pip install --quiet -e ".[test,peers,figures,distributed]"
 	touch $(STAMP)
 
 venv: $(STAMP)
