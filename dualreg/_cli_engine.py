@@ -39,3 +39,14 @@ def cluster_device(engine, device: str) -> str:
               "(dask worker --resources GPU=1); running on the CPU", file=sys.stderr)
         return "cpu"
     return device
+
+
+def wants_cluster(scheduler: str | None) -> bool:
+    """Whether a scheduler address is given (option, environment or Dask config); a bad one
+    is a :class:`UserError`."""
+    from dualreg.engine import EngineError, resolve_scheduler
+
+    try:
+        return resolve_scheduler(scheduler) is not None
+    except EngineError as err:
+        raise UserError(str(err)) from None

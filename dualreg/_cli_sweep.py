@@ -4,6 +4,7 @@ or on a Dask cluster (:mod:`dualreg.sweeps`)."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                        params={k: list(v) for k, v in grid.params.items()}, design=design,
                        out=out, engine=engine, progress=not args.no_progress,
                        draw=not args.no_plot)
+    except KeyboardInterrupt:
+        print(f"dualreg: sweep interrupted; the finished cells are kept in {out / 'cells'}: "
+              "rerun the same command to fit only the rest", file=sys.stderr)
+        raise
     finally:
         engine.close()
     print(f"{len(result)} cells ({result.fitted} fitted, {result.reused} reused from "

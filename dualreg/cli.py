@@ -13,7 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from dualreg import __version__
-from dualreg._cli_engine import add_scheduler_option, cluster_device, open_engine
+from dualreg._cli_engine import (
+    add_scheduler_option,
+    cluster_device,
+    open_engine,
+    wants_cluster,
+)
 from dualreg._cli_penalty import UserError, cmd_penalty
 from dualreg._cli_sweep import add_parser as _add_sweep_parser
 from dualreg._cli_sweep import cmd_sweep
@@ -282,8 +287,11 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
     if args.check is not None:
+        if args.scheduler:
+            raise UserError("--check regenerates on this machine: drop --scheduler")
         return _cmd_figures_check(args, names)
-    _require_device(args.device or "cpu")
+    if not wants_cluster(args.scheduler):  # on a cluster, CUDA is the workers' business
+        _require_device(args.device or "cpu")
     mnist = _mnist_folder(args.mnist)
     _require_shipped_mnist(names, mnist)
     out = Path(args.out)
@@ -315,6 +323,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     try:
         if not isinstance(engine, LocalEngine):  # local --jobs stays with the figures
             ctx = replace(ctx, device=cluster_device(engine, ctx.device))
+            args.device = ctx.device  # the index records the device the figures used
             with using(engine, gpu=ctx.device == "cuda"):
                 run(names, ctx, command, stream=sys.stdout)
         else:

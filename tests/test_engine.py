@@ -159,3 +159,20 @@ def test_gpu_tasks_go_to_gpu_workers_and_fall_back():
         finally:
             engine.client.cancel(list(engine.client.futures.values()))
             pool.shutdown(wait=False)
+
+
+def test_cli_figures_check_refuses_a_scheduler(capsys, tmp_path):
+    code = main(["figures", "--check", str(tmp_path), "--scheduler", "tcp://h:1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "drop --scheduler" in err and "\n" not in err
+
+
+def test_engine_and_sweeps_import_without_dask():
+    # The extra is optional: importing the layer (and the CLI) must not load Dask.
+    import subprocess
+
+    code = ("import sys, dualreg.engine, dualreg.sweeps, dualreg.cli\n"
+            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -1,12 +1,14 @@
 """Execution on a Dask distributed cluster (``--scheduler tcp://host:8786``).
 
-Why Dask rather than Ray: ``dask`` and ``distributed`` are pure-Python wheels on PyPI (the
-``[distributed]`` extra installs them anywhere this package installs, with no compiled
-runtime or object store to match), :class:`distributed.LocalCluster` starts a real scheduler
-and worker processes inside a test, a worker started with ``--resources GPU=1`` receives only
-the tasks submitted with ``resources={"GPU": 1}`` (the GPU routing below), and it is the
-scheduler of the PyData stack this package already stands on (numpy, scipy, scikit-learn,
-joblib). Tasks are pickled with cloudpickle; the workers need this package installed (the
+Why Dask rather than Ray: ``dask`` and ``distributed`` are pure-Python wheels on PyPI
+(``py3-none-any``; their compiled dependencies, msgpack, psutil, tornado and pyyaml, are common
+wheels), so the ``[distributed]`` extra installs wherever this package installs, whereas Ray
+ships a platform-specific wheel carrying its C++ runtime (raylet, GCS, object store);
+:class:`distributed.LocalCluster` starts a real scheduler and worker processes inside a test;
+a worker started with ``--resources GPU=1`` receives only the tasks submitted with
+``resources={"GPU": 1}`` (the GPU routing below); and it is the scheduler of the PyData stack
+this package already stands on (numpy, scipy, scikit-learn and its joblib, cloudpickle).
+Tasks are pickled with cloudpickle; the workers need this package installed (the
 same version) and import it themselves.
 """
 
