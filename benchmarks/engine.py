@@ -34,9 +34,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from dualreg import _io
-
 ROOT = Path(__file__).resolve().parents[1]
+# This checkout's dualreg, in this process, the verify commands and the cluster's workers
+# (spawned with this process's sys.path and environment), not another installed copy.
+sys.path.insert(0, str(ROOT))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def run_verify(seeds: str, only: list[str], extra: list[str], out: Path) -> tuple[float, dict]:
@@ -66,6 +69,8 @@ def cpu_model() -> str:
 
 
 def main() -> None:
+    from dualreg import _io
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0:20")
     parser.add_argument("--only", nargs="+", default=[])

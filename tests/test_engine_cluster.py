@@ -129,3 +129,13 @@ def test_figure_runs_use_the_installed_engine(cluster):
     assert map_runs(squared_where, tasks, jobs=1) == [(i * i, False) for i in range(5)]
     with DaskEngine(cluster.scheduler_address) as engine, using(engine):
         assert map_runs(squared_where, tasks, jobs=1) == [(i * i, True) for i in range(5)]
+
+
+def test_workers_with_other_code_are_refused(cluster, monkeypatch):
+    # Tasks are pickled by name: a worker with another dualreg would compute with its code.
+    import dualreg
+    from dualreg.engine import DaskEngine, EngineError
+
+    monkeypatch.setattr(dualreg, "__version__", "0.0.test")  # this side only
+    with pytest.raises(EngineError, match="workers run other dualreg code"):
+        DaskEngine(cluster.scheduler_address)

@@ -69,9 +69,30 @@ class DaskEngine(Engine):
             self.client.close()
             raise EngineError(f"--scheduler {address}: the scheduler has no worker (start "
                               f"one with: dask worker {address})") from None
+        self._check_code(connect_timeout)
         workers = _workers_info(self.client)
         self.workers = sum(int(w.get("nthreads", 1)) for w in workers.values()) or 1
         self.where = f"Dask cluster {address} ({len(workers)} workers, {self.workers} threads)"
+
+    def _check_code(self, timeout: float) -> None:
+        """:class:`EngineError` unless every worker imports the same ``dualreg`` sources as
+        this process (:mod:`dualreg.engine.fingerprint`)."""
+        from dualreg.engine.fingerprint import code_fingerprint
+
+        here = code_fingerprint()
+        try:
+            there = self.client.run(code_fingerprint, wait=True)
+        except Exception as err:  # a worker without dualreg cannot even unpickle the call
+            self.client.close()
+            raise EngineError(f"--scheduler {self.address}: the workers cannot run dualreg "
+                              f"({type(err).__name__}: {err}); install it on every "
+                              "worker") from None
+        other = sorted({fp for fp in there.values() if fp != here})
+        if other:
+            self.client.close()
+            raise EngineError(f"--scheduler {self.address}: workers run other dualreg code "
+                              f"({', '.join(other)}) than this machine ({here}); install the "
+                              "same version everywhere") from None
 
     def gpu_workers(self) -> list[str]:
         """Addresses of the workers that declare a ``GPU`` resource (``dask worker
