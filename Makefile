@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_PIN)"
-	$(BIN)/python -m pip install --quiet -e ".[all,test,peers]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,peers,distributed]"
 	touch $(STAMP)
 
 # The documentation's own requirements (Sphinx, numpydoc, sphinx-gallery, the theme, MyST).

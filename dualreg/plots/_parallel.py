@@ -1,9 +1,11 @@
-"""Independent seeded training runs of a figure, in parallel worker processes.
+"""Independent seeded training runs of a figure, through the execution engine.
 
 Every run derives all its randomness from its own arguments, so the results do not depend on
-how many workers there are or in which order the runs finish: ``jobs=1`` and ``jobs=4`` give
-identical data files. Workers are *spawned* (never forked: a forked child inherits torch's
-thread pools in an undefined state) and each runs torch on one thread.
+how many workers there are, where they are or in which order the runs finish: ``jobs=1``,
+``jobs=4`` and a Dask cluster give identical data files. The engine is the one the
+``figures`` command installed (:func:`dualreg.engine.using`, e.g. a cluster for
+``--scheduler``), otherwise local spawned processes (never forked: a forked child inherits
+torch's thread pools in an undefined state). Each run uses torch on one thread.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def _one_thread(fn: Callable[..., Any], args: tuple) -> Any:
 
 def map_runs(fn: Callable[..., Any], tasks: Sequence[tuple], jobs: int, bar: Any = None
              ) -> list[Any]:
-    """``[fn(*t) for t in tasks]``, in ``jobs`` processes when ``jobs > 1``.
+    """``[fn(*t) for t in tasks]``, on the current engine or in ``jobs`` local processes.
 
     Parameters
     ----------
@@ -30,7 +32,7 @@ def map_runs(fn: Callable[..., Any], tasks: Sequence[tuple], jobs: int, bar: Any
     tasks : sequence of tuple
         Positional arguments of each call (picklable).
     jobs : int
-        Worker processes; 1 runs in this process.
+        Local worker processes when no engine is installed; 1 runs in this process.
     bar : tqdm bar, optional
         Advanced by one per finished run.
 
@@ -39,22 +41,17 @@ def map_runs(fn: Callable[..., Any], tasks: Sequence[tuple], jobs: int, bar: Any
     list
         The results in the order of ``tasks``.
     """
-    if jobs <= 1 or len(tasks) <= 1:
-        out = []
-        for t in tasks:
-            out.append(fn(*t))
-            if bar is not None:
-                bar.update(1)
-        return out
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from dualreg.engine import LocalEngine, current, current_gpu
 
-    results: list[Any] = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_one_thread, fn, tuple(t)): i for i, t in enumerate(tasks)}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if bar is not None:
-                bar.update(1)
-    return results
+    def advance(_i: int, _result: Any) -> None:
+        if bar is not None:
+            bar.update(1)
+
+    engine = current()
+    if engine is not None:
+        return engine.map(_one_thread, [(fn, tuple(t)) for t in tasks], gpu=current_gpu(),
+                          on_result=advance)
+    if jobs <= 1 or len(tasks) <= 1:  # here, without pickling, torch threads as the caller set
+        return LocalEngine(1).map(fn, [tuple(t) for t in tasks], on_result=advance)
+    with LocalEngine(min(jobs, len(tasks))) as local:
+        return local.map(_one_thread, [(fn, tuple(t)) for t in tasks], on_result=advance)

@@ -9,15 +9,14 @@ writes ``report.{json,md}``; any other run writes a report named after what it r
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import re
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from dualreg.engine import Engine, LocalEngine
 from dualreg.verify import provenance, report
 from dualreg.verify.registry import CLAIMS, Claim, Context, Row
 
@@ -134,13 +133,17 @@ def run(
     ids: list[str], ctx: Context, jobs: int = 1, out: Path | None = None,
     stream: TextIO | None = None, progress: bool = True, *,
     seeds: Sequence[int] | None = None, name: str | None = None, command: str | None = None,
+    engine: Engine | None = None,
 ) -> list[Row]:
     """Run ``ids`` at ``ctx.seed`` (or at every seed of ``seeds``) and write the report set
     ``out/<name>.{json,md}`` (``name`` defaults to :func:`report_name`).
 
     With one seed every row is printed to ``stream`` as it arrives; with ``seeds`` only the
-    failing rows are (with their seed). ``jobs > 1`` spreads the (claim, seed) pairs over a
-    process pool. Returns every row, claims in ``ids`` order, seeds ascending within a claim.
+    failing rows are (with their seed). Each (claim, seed) pair is one task of ``engine``
+    (:mod:`dualreg.engine`: a Dask cluster, say), by default a local one with ``jobs``
+    processes; the rows are gathered by pair, so the report does not depend on the engine.
+    Pairs that want CUDA (``ctx.device == "cuda"``) go to GPU workers on a cluster. Returns
+    every row, claims in ``ids`` order, seeds ascending within a claim.
     """
     from tqdm import tqdm
 
@@ -166,17 +169,14 @@ def run(
         rows_by_pair[(pair[0], pair[1].seed)] = batch
         bar.update(1)
 
-    if jobs > 1 and len(pairs) > 1:
-        # spawn, not fork: a fork of a process whose torch (or BLAS) thread pools are running
-        # can deadlock in the child; spawned workers import the claims themselves.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(pairs)), mp_context=context) as pool:
-            results = pool.map(run_claim, [p[0] for p in pairs], [p[1] for p in pairs])
-            for pair, batch in zip(pairs, results, strict=True):
-                emit(pair, batch)
-    else:
-        for pair in pairs:
-            emit(pair, run_claim(*pair))
+    own = engine is None
+    engine = LocalEngine(jobs) if engine is None else engine
+    try:
+        for i, batch in engine.imap(run_claim, pairs, gpu=ctx.device == "cuda"):
+            emit(pairs[i], batch)
+    finally:
+        if own:
+            engine.close()
     bar.close()
     rows = [r for cid in ids for s in seed_list for r in rows_by_pair[(cid, s)]]
     if out is not None:
