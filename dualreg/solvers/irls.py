@@ -31,9 +31,12 @@ time ε is lowered (the minimum is unique: the continuation only has to reveal t
 a nonconvex one the whole schedule runs first, then proximal coordinate sweeps
 (:mod:`.prox_sweep`) alternate with the polish until no coordinate moves.
 
-**Working sets (:mod:`.working_set`)** for penalties with :math:`0 < \Omega'(0^+) < \infty`
-(by default for convex ones when d > n). The weighted ridges go through an injectable linear
-solver (:mod:`.linear`); the penalty and family methods called are declared in
+**Working sets (:mod:`.working_set`)** for every penalty with a kink at 0 (by default when
+d ≥ 40 or X is sparse): the phases run on small problems restricted to W — for least squares
+compressed to |W| × |W| — while the outer problem keeps X as given (dense or sparse, never
+copied). ``tol`` is relative to ‖∇L(0)‖∞ (:func:`~dualreg.solvers.problem.null_gradient`), so
+the answer does not depend on the units of X and y. The weighted ridges go through an
+injectable linear solver (:mod:`.linear`); the penalty and family methods called are declared in
 :mod:`.contract` and checked before any iteration.
 
 Columns that carry no information (constant when an intercept is fitted, all-zero otherwise)

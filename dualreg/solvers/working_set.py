@@ -16,7 +16,8 @@ its score being :math:`h_j|\mathrm{prox}(\cdot)|` (gradient units). For a finite
 still detects a coordinate worth adding; a family with unbounded curvature (poisson) uses
 the curvature at the current θ for h_j there.
 
-W starts as the support of the start (a dense start: its ``p0`` largest entries) plus the
+W starts as the support of the start (:func:`initial_working_set`: a dense start, such as
+the ridge start of a nonconvex penalty, is cut to its min(n, d)/8 largest entries) plus the
 ``p0`` worst violators; each round W grows to ``max(p0, 2|supp w|)`` coordinates, the support
 first, then the violators by score (as in Massias et al.'s Celer / skglm), and the inner
 problem — an eager :meth:`~dualreg.solvers.problem.Problem.restrict` of size n × |W|, or
